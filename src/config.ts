@@ -1,0 +1,184 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { invalid } from "./errors.js";
+
+// Settings come from PAAS_* environment variables, are read once at start-up, checked
+// with one message per bad value, and are passed down as plain data. Nothing else in the
+// platform reads process.env.
+
+export type Role = "api" | "git" | "worker" | "router";
+export const ALL_ROLES: Role[] = ["api", "git", "worker", "router"];
+
+export interface Settings {
+  dataDir: string;
+  redisUrl: string;
+  /** Prefix for every Redis key, queue, Docker label value and name this platform owns. */
+  namespace: string;
+  domain: string;
+  apiPort: number;
+  httpPort: number;
+  bind: string;
+  roles: Role[];
+  buildConcurrency: number;
+  /** CA bundle mounted into builds (null: none). */
+  buildCaBundle: string | null;
+  buildHttpProxy: string | null;
+  buildHttpsProxy: string | null;
+  buildNoProxy: string | null;
+  /** Default memory limit for app containers, bytes. */
+  defaultMemory: number;
+  /** Seconds a web container gets to accept connections on its port. */
+  startTimeout: number;
+  /** Public URL of the API, as users and git see it. */
+  apiUrl: string;
+  /** Debian mirror for stack images. */
+  stackMirror: string;
+  stackBuildImage: string | null;
+  stackRunImage: string | null;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export interface SettingDoc {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** Every setting, for the README table and `paas server --help`. */
+export const SETTINGS_DOC: SettingDoc[] = [
+  { name: "PAAS_DATA_DIR", default: "/var/lib/paas (root), ~/.paas", description: "git repos, admin token, build caches" },
+  { name: "PAAS_REDIS_URL", default: "redis://127.0.0.1:6379", description: "Redis for state, queue, routes, logs" },
+  { name: "PAAS_NAMESPACE", default: "paas", description: "prefix for Redis keys, queues, Docker labels/names (one platform per namespace)" },
+  { name: "PAAS_DOMAIN", default: "localhost", description: "apps are served at <app>.<PAAS_DOMAIN>" },
+  { name: "PAAS_API_PORT", default: "5100", description: "REST API and git smart-HTTP port" },
+  { name: "PAAS_HTTP_PORT", default: "80 (root), 8080", description: "router port" },
+  { name: "PAAS_BIND", default: "127.0.0.1", description: "address the API and router listen on" },
+  { name: "PAAS_ROLES", default: "api,git,worker,router", description: "roles this process runs" },
+  { name: "PAAS_BUILD_CONCURRENCY", default: "2", description: "builds of different apps run in parallel up to this" },
+  { name: "PAAS_BUILD_CA_BUNDLE", default: "/etc/ssl/certs/ca-certificates.crt if present", description: "CA bundle builds trust (set to 'none' to disable)" },
+  { name: "PAAS_BUILD_HTTP_PROXY", default: "$HTTP_PROXY", description: "HTTP proxy passed to builds" },
+  { name: "PAAS_BUILD_HTTPS_PROXY", default: "$HTTPS_PROXY", description: "HTTPS proxy passed to builds" },
+  { name: "PAAS_BUILD_NO_PROXY", default: "$NO_PROXY", description: "no-proxy list passed to builds" },
+  { name: "PAAS_DEFAULT_MEMORY", default: "512m", description: "memory limit of an app container" },
+  { name: "PAAS_START_TIMEOUT", default: "60", description: "seconds a new web container gets to listen on $PORT" },
+  { name: "PAAS_API_URL", default: "http://<PAAS_BIND>:<PAAS_API_PORT>", description: "API URL as clients see it (git remotes use it)" },
+  { name: "PAAS_STACK_MIRROR", default: "http://deb.debian.org/debian", description: "Debian mirror for building stack images" },
+  { name: "PAAS_STACK_BUILD_IMAGE", default: "paas/stack-build:<version>", description: "use your own build stack image" },
+  { name: "PAAS_STACK_RUN_IMAGE", default: "paas/stack-run:<version>", description: "use your own run stack image" },
+  { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
+];
+
+type Env = Record<string, string | undefined>;
+
+export function loadSettings(env: Env = process.env): Settings {
+  const problems: string[] = [];
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+  const str = (name: string, fallback: string) => {
+    const v = env[name];
+    return v === undefined || v === "" ? fallback : v;
+  };
+  const port = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      problems.push(`${name}="${raw}" is not a port number (0-65535)`);
+      return fallback;
+    }
+    return n;
+  };
+  const positiveInt = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) {
+      problems.push(`${name}="${raw}" must be a whole number of 1 or more`);
+      return fallback;
+    }
+    return n;
+  };
+
+  const dataDir = path.resolve(str("PAAS_DATA_DIR", isRoot ? "/var/lib/paas" : path.join(os.homedir(), ".paas")));
+  const redisUrl = str("PAAS_REDIS_URL", "redis://127.0.0.1:6379");
+  if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    problems.push(`PAAS_REDIS_URL="${redisUrl}" must look like redis://host:port[/db]`);
+  }
+  const namespace = str("PAAS_NAMESPACE", "paas");
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(namespace)) {
+    problems.push(`PAAS_NAMESPACE="${namespace}" must be lower-case letters, digits and dashes, starting with a letter`);
+  }
+  const domain = str("PAAS_DOMAIN", "localhost").toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
+    problems.push(`PAAS_DOMAIN="${domain}" is not a valid domain name`);
+  }
+  const apiPort = port("PAAS_API_PORT", 5100);
+  const httpPort = port("PAAS_HTTP_PORT", isRoot ? 80 : 8080);
+  const bind = str("PAAS_BIND", "127.0.0.1");
+  if (!/^[0-9a-fA-F.:]+$/.test(bind) && bind !== "localhost") {
+    problems.push(`PAAS_BIND="${bind}" must be an IP address such as 127.0.0.1 or 0.0.0.0`);
+  }
+
+  const roles: Role[] = [];
+  for (const r of str("PAAS_ROLES", ALL_ROLES.join(",")).split(",").map((s) => s.trim()).filter(Boolean)) {
+    if ((ALL_ROLES as string[]).includes(r)) roles.push(r as Role);
+    else problems.push(`PAAS_ROLES has unknown role "${r}"; roles are ${ALL_ROLES.join(", ")}`);
+  }
+
+  let buildCaBundle: string | null = null;
+  const caRaw = env.PAAS_BUILD_CA_BUNDLE;
+  if (caRaw === "none") buildCaBundle = null;
+  else if (caRaw) {
+    if (fs.existsSync(caRaw)) buildCaBundle = path.resolve(caRaw);
+    else problems.push(`PAAS_BUILD_CA_BUNDLE="${caRaw}" does not exist; point it at a PEM bundle or set it to none`);
+  } else if (fs.existsSync("/etc/ssl/certs/ca-certificates.crt")) {
+    buildCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+  }
+
+  const memRaw = str("PAAS_DEFAULT_MEMORY", "512m");
+  const defaultMemory = parseMemory(memRaw);
+  if (defaultMemory === null) problems.push(`PAAS_DEFAULT_MEMORY="${memRaw}" must look like 256m or 1g`);
+
+  const logLevel = str("PAAS_LOG_LEVEL", "info");
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    problems.push(`PAAS_LOG_LEVEL="${logLevel}" must be one of debug, info, warn, error`);
+  }
+
+  const hostForUrl = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind;
+  const settings: Settings = {
+    dataDir,
+    redisUrl,
+    namespace,
+    domain,
+    apiPort,
+    httpPort,
+    bind,
+    roles,
+    buildConcurrency: positiveInt("PAAS_BUILD_CONCURRENCY", 2),
+    buildCaBundle,
+    buildHttpProxy: env.PAAS_BUILD_HTTP_PROXY || env.HTTP_PROXY || env.http_proxy || null,
+    buildHttpsProxy: env.PAAS_BUILD_HTTPS_PROXY || env.HTTPS_PROXY || env.https_proxy || null,
+    buildNoProxy: env.PAAS_BUILD_NO_PROXY || env.NO_PROXY || env.no_proxy || null,
+    defaultMemory: defaultMemory ?? 512 * 1024 * 1024,
+    startTimeout: positiveInt("PAAS_START_TIMEOUT", 60),
+    apiUrl: str("PAAS_API_URL", `http://${hostForUrl}:${apiPort}`).replace(/\/+$/, ""),
+    stackMirror: str("PAAS_STACK_MIRROR", "http://deb.debian.org/debian"),
+    stackBuildImage: env.PAAS_STACK_BUILD_IMAGE || null,
+    stackRunImage: env.PAAS_STACK_RUN_IMAGE || null,
+    logLevel: logLevel as Settings["logLevel"],
+  };
+  if (problems.length > 0) {
+    throw invalid(`bad settings:\n  ${problems.join("\n  ")}`);
+  }
+  return settings;
+}
+
+/** "512m" -> bytes; null when unreadable. */
+export function parseMemory(raw: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(raw.trim());
+  if (!m) return null;
+  const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
+  const bytes = Math.round(Number(m[1]) * mult);
+  return bytes >= 4 * 1024 * 1024 ? bytes : null;
+}

@@ -1,0 +1,165 @@
+import type Docker from "dockerode";
+import { PassThrough } from "node:stream";
+
+export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
+
+export interface RunResult {
+  exitCode: number;
+  lastLines: string[];
+}
+
+/** Containers: the runtime's and builder's only door to Docker containers. */
+export class Containers {
+  constructor(private readonly docker: Docker) {}
+
+  async create(spec: ContainerSpec): Promise<string> {
+    const c = await this.docker.createContainer(spec);
+    return c.id;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  async inspect(id: string): Promise<Docker.ContainerInspectInfo | null> {
+    try {
+      return await this.docker.getContainer(id).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return null;
+      throw err;
+    }
+  }
+
+  async list(filters: Record<string, string[]>, all = true): Promise<Docker.ContainerInfo[]> {
+    return this.docker.listContainers({ all, filters: JSON.stringify(filters) });
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.docker.getContainer(id).rename({ name });
+  }
+
+  /** SIGTERM, then SIGKILL after graceSeconds. Already stopped or gone is fine. */
+  async stop(id: string, graceSeconds = 10): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: graceSeconds });
+    } catch (err) {
+      const code = statusOf(err);
+      if (code !== 304 && code !== 404) throw err;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      const code = statusOf(err);
+      if (code !== 404 && code !== 409) throw err;
+    }
+  }
+
+  async kill(id: string, signal = "SIGKILL"): Promise<void> {
+    try {
+      await this.docker.getContainer(id).kill({ signal });
+    } catch (err) {
+      const code = statusOf(err);
+      if (code !== 404 && code !== 409) throw err;
+    }
+  }
+
+  /** The container's recent output (stdout and stderr), as lines. */
+  async logs(id: string, opts: { tail?: number; timestamps?: boolean } = {}): Promise<string[]> {
+    const buf = (await this.docker.getContainer(id).logs({
+      stdout: true,
+      stderr: true,
+      follow: false,
+      tail: opts.tail ?? 100,
+      timestamps: opts.timestamps ?? false,
+    })) as unknown as Buffer;
+    return demuxToText(buf).split("\n").filter((l) => l !== "");
+  }
+
+  /** Follow a container's output; returns a stop function. */
+  async follow(id: string, onLine: (line: string) => void, tail = 0): Promise<() => void> {
+    const container = this.docker.getContainer(id);
+    const stream = (await container.logs({ stdout: true, stderr: true, follow: true, tail })) as NodeJS.ReadableStream;
+    const out = new PassThrough();
+    container.modem.demuxStream(stream, out, out);
+    let partial = "";
+    out.on("data", (chunk: Buffer) => {
+      const text = partial + chunk.toString("utf8");
+      const lines = text.split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) onLine(l);
+    });
+    return () => {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+    };
+  }
+
+  /**
+   * Create, start and wait for a one-off container (build steps, release phase), streaming
+   * its output line by line. The container is removed afterwards.
+   */
+  async runToCompletion(spec: ContainerSpec, onLine: (line: string) => void, timeoutMs = 0): Promise<RunResult> {
+    const container = await this.docker.createContainer(spec);
+    const lastLines: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const out = new PassThrough();
+      container.modem.demuxStream(stream, out, out);
+      let partial = "";
+      const emit = (line: string) => {
+        onLine(line);
+        lastLines.push(line);
+        if (lastLines.length > 30) lastLines.shift();
+      };
+      out.on("data", (chunk: Buffer) => {
+        const text = partial + chunk.toString("utf8");
+        const lines = text.split(/\r?\n/);
+        partial = lines.pop() ?? "";
+        for (const l of lines) emit(l);
+      });
+      const ended = new Promise<void>((resolve) => stream.on("end", () => resolve()));
+      await container.start();
+      if (timeoutMs > 0) timer = setTimeout(() => void container.kill().catch(() => {}), timeoutMs);
+      const result = (await container.wait()) as { StatusCode: number };
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      if (partial) emit(partial);
+      return { exitCode: result.StatusCode, lastLines };
+    } finally {
+      if (timer) clearTimeout(timer);
+      await container.remove({ force: true }).catch(() => {});
+    }
+  }
+
+  /** Commit a container's filesystem as an image (used for slug images). */
+  async commit(id: string, repo: string, tag: string, changes: string[], labels: Record<string, string>): Promise<string> {
+    const res = (await this.docker.getContainer(id).commit({
+      repo,
+      tag,
+      changes,
+      Labels: labels,
+    } as unknown as Record<string, unknown>)) as { Id: string };
+    return res.Id;
+  }
+}
+
+export function statusOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number }).statusCode;
+}
+
+/** Docker multiplexes stdout/stderr in 8-byte framed chunks when there is no TTY. */
+export function demuxToText(buf: Buffer): string {
+  if (!Buffer.isBuffer(buf)) return String(buf);
+  let out = "";
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i];
+    if (type !== 0 && type !== 1 && type !== 2) return buf.toString("utf8");
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString("utf8");
+    i += 8 + len;
+  }
+  return out;
+}

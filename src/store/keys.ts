@@ -1,0 +1,25 @@
+// The only place that spells Redis key names. Everything is prefixed by the namespace so
+// several platforms (and test runs) can share one Redis without seeing each other.
+export class Keys {
+  constructor(readonly ns: string) {}
+  apps = () => `${this.ns}:apps`;
+  app = (app: string) => `${this.ns}:app:${app}`;
+  config = (app: string) => `${this.ns}:config:${app}`;
+  releases = (app: string) => `${this.ns}:releases:${app}`;
+  releaseSeq = (app: string) => `${this.ns}:release-seq:${app}`;
+  formation = (app: string) => `${this.ns}:formation:${app}`;
+  route = (app: string) => `${this.ns}:route:${app}`;
+  routeApps = () => `${this.ns}:routes`;
+  routeChannel = () => `${this.ns}:routes:changed`;
+  adminTokenHash = () => `${this.ns}:auth:admin`;
+  tokens = () => `${this.ns}:auth:tokens`;
+  buildLog = (buildId: string) => `${this.ns}:build-log:${buildId}`;
+  build = (buildId: string) => `${this.ns}:build:${buildId}`;
+  builds = (app: string) => `${this.ns}:builds:${app}`;
+  buildSeq = (app: string) => `${this.ns}:build-seq:${app}`;
+  buildTurn = (app: string) => `${this.ns}:build-turn:${app}`;
+  lock = (app: string) => `${this.ns}:lock:${app}`;
+  appLog = (app: string) => `${this.ns}:log:${app}`;
+  /** bullmq prefix: its keys live under our namespace too. */
+  bullPrefix = () => `${this.ns}:bull`;
+}

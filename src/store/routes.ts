@@ -1,0 +1,81 @@
+import type { Redis } from "ioredis";
+import type { Keys } from "./keys.js";
+
+export interface Backend {
+  host: string;
+  port: number;
+  /** Container id or name, for logs. */
+  id?: string;
+}
+
+/** What the router needs to know about one app. */
+export interface RouteEntry {
+  app: string;
+  /** Web containers that passed their checks; empty means "known app, nothing running". */
+  backends: Backend[];
+  /** Extra host names (custom domains) besides <app>.<PAAS_DOMAIN>. */
+  domains: string[];
+}
+
+/**
+ * Route table in Redis: one JSON record per app, and a pub/sub channel that carries the
+ * name of each app whose route changed, so routers reload that entry without a restart.
+ */
+export class RoutesStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async get(app: string): Promise<RouteEntry | null> {
+    const raw = await this.redis.get(this.keys.route(app));
+    return raw ? (JSON.parse(raw) as RouteEntry) : null;
+  }
+
+  async all(): Promise<RouteEntry[]> {
+    const apps = await this.redis.smembers(this.keys.routeApps());
+    if (apps.length === 0) return [];
+    const raws = await this.redis.mget(apps.map((a) => this.keys.route(a)));
+    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as RouteEntry);
+  }
+
+  async put(entry: RouteEntry): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.route(entry.app), JSON.stringify(entry))
+      .sadd(this.keys.routeApps(), entry.app)
+      .publish(this.keys.routeChannel(), entry.app)
+      .exec();
+  }
+
+  async setBackends(app: string, backends: Backend[]): Promise<void> {
+    const current = (await this.get(app)) ?? { app, backends: [], domains: [] };
+    await this.put({ ...current, backends });
+  }
+
+  async remove(app: string): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.keys.route(app))
+      .srem(this.keys.routeApps(), app)
+      .publish(this.keys.routeChannel(), app)
+      .exec();
+  }
+
+  /**
+   * Call onChange(app) for every change. Needs its own connection (a subscribed ioredis
+   * client can do nothing else). Returns an unsubscribe function.
+   */
+  async subscribe(subscriber: Redis, onChange: (app: string) => void): Promise<() => Promise<void>> {
+    const channel = this.keys.routeChannel();
+    const handler = (ch: string, message: string) => {
+      if (ch === channel) onChange(message);
+    };
+    subscriber.on("message", handler);
+    await subscriber.subscribe(channel);
+    return async () => {
+      subscriber.off("message", handler);
+      await subscriber.unsubscribe(channel).catch(() => {});
+    };
+  }
+}
