@@ -47,25 +47,65 @@ export interface SettingDoc {
 
 /** Every setting, for the README table and `paas server --help`. */
 export const SETTINGS_DOC: SettingDoc[] = [
-  { name: "PAAS_DATA_DIR", default: "/var/lib/paas (root), ~/.paas", description: "git repos, admin token, build caches" },
-  { name: "PAAS_REDIS_URL", default: "redis://127.0.0.1:6379", description: "Redis for state, queue, routes, logs" },
-  { name: "PAAS_NAMESPACE", default: "paas", description: "prefix for Redis keys, queues, Docker labels/names (one platform per namespace)" },
+  {
+    name: "PAAS_DATA_DIR",
+    default: "/var/lib/paas (root), ~/.paas",
+    description: "git repos, admin token, build caches",
+  },
+  {
+    name: "PAAS_REDIS_URL",
+    default: "redis://127.0.0.1:6379",
+    description: "Redis for state, queue, routes, logs",
+  },
+  {
+    name: "PAAS_NAMESPACE",
+    default: "paas",
+    description: "prefix for Redis keys, queues, Docker labels/names (one platform per namespace)",
+  },
   { name: "PAAS_DOMAIN", default: "localhost", description: "apps are served at <app>.<PAAS_DOMAIN>" },
   { name: "PAAS_API_PORT", default: "5100", description: "REST API and git smart-HTTP port" },
   { name: "PAAS_HTTP_PORT", default: "80 (root), 8080", description: "router port" },
   { name: "PAAS_BIND", default: "127.0.0.1", description: "address the API and router listen on" },
   { name: "PAAS_ROLES", default: "api,git,worker,router", description: "roles this process runs" },
-  { name: "PAAS_BUILD_CONCURRENCY", default: "2", description: "builds of different apps run in parallel up to this" },
-  { name: "PAAS_BUILD_CA_BUNDLE", default: "/etc/ssl/certs/ca-certificates.crt if present", description: "CA bundle builds trust (set to 'none' to disable)" },
+  {
+    name: "PAAS_BUILD_CONCURRENCY",
+    default: "2",
+    description: "builds of different apps run in parallel up to this",
+  },
+  {
+    name: "PAAS_BUILD_CA_BUNDLE",
+    default: "/etc/ssl/certs/ca-certificates.crt if present",
+    description: "CA bundle builds trust (set to 'none' to disable)",
+  },
   { name: "PAAS_BUILD_HTTP_PROXY", default: "$HTTP_PROXY", description: "HTTP proxy passed to builds" },
   { name: "PAAS_BUILD_HTTPS_PROXY", default: "$HTTPS_PROXY", description: "HTTPS proxy passed to builds" },
   { name: "PAAS_BUILD_NO_PROXY", default: "$NO_PROXY", description: "no-proxy list passed to builds" },
   { name: "PAAS_DEFAULT_MEMORY", default: "512m", description: "memory limit of an app container" },
-  { name: "PAAS_START_TIMEOUT", default: "60", description: "seconds a new web container gets to listen on $PORT" },
-  { name: "PAAS_API_URL", default: "http://<PAAS_BIND>:<PAAS_API_PORT>", description: "API URL as clients see it (git remotes use it)" },
-  { name: "PAAS_STACK_MIRROR", default: "http://deb.debian.org/debian", description: "Debian mirror for building stack images" },
-  { name: "PAAS_STACK_BUILD_IMAGE", default: "paas/stack-build:<version>", description: "use your own build stack image" },
-  { name: "PAAS_STACK_RUN_IMAGE", default: "paas/stack-run:<version>", description: "use your own run stack image" },
+  {
+    name: "PAAS_START_TIMEOUT",
+    default: "60",
+    description: "seconds a new web container gets to listen on $PORT",
+  },
+  {
+    name: "PAAS_API_URL",
+    default: "http://<PAAS_BIND>:<PAAS_API_PORT>",
+    description: "API URL as clients see it (git remotes use it)",
+  },
+  {
+    name: "PAAS_STACK_MIRROR",
+    default: "http://deb.debian.org/debian",
+    description: "Debian mirror for building stack images",
+  },
+  {
+    name: "PAAS_STACK_BUILD_IMAGE",
+    default: "paas/stack-build:<version>",
+    description: "use your own build stack image",
+  },
+  {
+    name: "PAAS_STACK_RUN_IMAGE",
+    default: "paas/stack-run:<version>",
+    description: "use your own run stack image",
+  },
   { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
 ];
 
@@ -100,14 +140,18 @@ export function loadSettings(env: Env = process.env): Settings {
     return n;
   };
 
-  const dataDir = path.resolve(str("PAAS_DATA_DIR", isRoot ? "/var/lib/paas" : path.join(os.homedir(), ".paas")));
+  const dataDir = path.resolve(
+    str("PAAS_DATA_DIR", isRoot ? "/var/lib/paas" : path.join(os.homedir(), ".paas")),
+  );
   const redisUrl = str("PAAS_REDIS_URL", "redis://127.0.0.1:6379");
   if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
     problems.push(`PAAS_REDIS_URL="${redisUrl}" must look like redis://host:port[/db]`);
   }
   const namespace = str("PAAS_NAMESPACE", "paas");
   if (!/^[a-z][a-z0-9-]{0,30}$/.test(namespace)) {
-    problems.push(`PAAS_NAMESPACE="${namespace}" must be lower-case letters, digits and dashes, starting with a letter`);
+    problems.push(
+      `PAAS_NAMESPACE="${namespace}" must be lower-case letters, digits and dashes, starting with a letter`,
+    );
   }
   const domain = str("PAAS_DOMAIN", "localhost").toLowerCase();
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) {
@@ -121,7 +165,10 @@ export function loadSettings(env: Env = process.env): Settings {
   }
 
   const roles: Role[] = [];
-  for (const r of str("PAAS_ROLES", ALL_ROLES.join(",")).split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const r of str("PAAS_ROLES", ALL_ROLES.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if ((ALL_ROLES as string[]).includes(r)) roles.push(r as Role);
     else problems.push(`PAAS_ROLES has unknown role "${r}"; roles are ${ALL_ROLES.join(", ")}`);
   }
@@ -131,7 +178,10 @@ export function loadSettings(env: Env = process.env): Settings {
   if (caRaw === "none") buildCaBundle = null;
   else if (caRaw) {
     if (fs.existsSync(caRaw)) buildCaBundle = path.resolve(caRaw);
-    else problems.push(`PAAS_BUILD_CA_BUNDLE="${caRaw}" does not exist; point it at a PEM bundle or set it to none`);
+    else
+      problems.push(
+        `PAAS_BUILD_CA_BUNDLE="${caRaw}" does not exist; point it at a PEM bundle or set it to none`,
+      );
   } else if (fs.existsSync("/etc/ssl/certs/ca-certificates.crt")) {
     buildCaBundle = "/etc/ssl/certs/ca-certificates.crt";
   }

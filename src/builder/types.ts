@@ -1,5 +1,5 @@
-import type { DockerParts } from "../docker/index.js";
 import type { Settings } from "../config.js";
+import type { DockerParts } from "../docker/index.js";
 import type { AppName } from "../names.js";
 
 /** Everything one build needs, as plain data plus the Docker door. */

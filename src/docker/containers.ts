@@ -1,5 +1,5 @@
-import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
 
 export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
 
@@ -75,13 +75,20 @@ export class Containers {
       tail: opts.tail ?? 100,
       timestamps: opts.timestamps ?? false,
     })) as unknown as Buffer;
-    return demuxToText(buf).split("\n").filter((l) => l !== "");
+    return demuxToText(buf)
+      .split("\n")
+      .filter((l) => l !== "");
   }
 
   /** Follow a container's output; returns a stop function. */
   async follow(id: string, onLine: (line: string) => void, tail = 0): Promise<() => void> {
     const container = this.docker.getContainer(id);
-    const stream = (await container.logs({ stdout: true, stderr: true, follow: true, tail })) as NodeJS.ReadableStream;
+    const stream = (await container.logs({
+      stdout: true,
+      stderr: true,
+      follow: true,
+      tail,
+    })) as NodeJS.ReadableStream;
     const out = new PassThrough();
     container.modem.demuxStream(stream, out, out);
     let partial = "";
@@ -100,7 +107,11 @@ export class Containers {
    * Create, start and wait for a one-off container (build steps, release phase), streaming
    * its output line by line. The container is removed afterwards.
    */
-  async runToCompletion(spec: ContainerSpec, onLine: (line: string) => void, timeoutMs = 0): Promise<RunResult> {
+  async runToCompletion(
+    spec: ContainerSpec,
+    onLine: (line: string) => void,
+    timeoutMs = 0,
+  ): Promise<RunResult> {
     const container = await this.docker.createContainer(spec);
     const lastLines: string[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -134,7 +145,13 @@ export class Containers {
   }
 
   /** Commit a container's filesystem as an image (used for slug images). */
-  async commit(id: string, repo: string, tag: string, changes: string[], labels: Record<string, string>): Promise<string> {
+  async commit(
+    id: string,
+    repo: string,
+    tag: string,
+    changes: string[],
+    labels: Record<string, string>,
+  ): Promise<string> {
     const res = (await this.docker.getContainer(id).commit({
       repo,
       tag,

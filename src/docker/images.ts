@@ -1,5 +1,5 @@
-import type Docker from "dockerode";
 import type { Readable } from "node:stream";
+import type Docker from "dockerode";
 import { BuildFailed } from "../errors.js";
 
 export interface ImageBuildOptions {
@@ -37,7 +37,12 @@ export class Images {
       this.docker.modem.followProgress(
         stream,
         (err) => (err ? reject(err) : resolve()),
-        (event: { stream?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } }) => {
+        (event: {
+          stream?: string;
+          error?: string;
+          errorDetail?: { message?: string };
+          aux?: { ID?: string };
+        }) => {
           if (event.stream) {
             for (const line of event.stream.split("\n")) {
               if (line.trim() === "") continue;

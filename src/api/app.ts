@@ -1,0 +1,27 @@
+import express from "express";
+import { requireAuth } from "./auth.js";
+import { errorMiddleware } from "./errors.js";
+import { appsRoutes } from "./routes/apps.js";
+import { configRoutes } from "./routes/config.js";
+import { processRoutes } from "./routes/processes.js";
+import type { Services } from "./services.js";
+
+/** The REST API under /api/v1. Every route needs a token. */
+export function apiRouter(s: Services): express.Router {
+  const v1 = express.Router();
+  v1.use(requireAuth(s.store, "api"));
+  v1.use(express.json({ limit: "1mb" }));
+  v1.get("/whoami", (_req, res) => {
+    res.json({ user: res.locals.user });
+  });
+  v1.use(appsRoutes(s));
+  v1.use(configRoutes(s));
+  v1.use(processRoutes(s));
+  v1.use((req, res) => {
+    res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
+  });
+  v1.use(errorMiddleware(s.log));
+  const router = express.Router();
+  router.use("/api/v1", v1);
+  return router;
+}

@@ -1,0 +1,121 @@
+import express from "express";
+import { invalid } from "../../errors.js";
+import { type AppName, parseAppName, randomAppName } from "../../names.js";
+import { appUrl } from "../../runtime/release.js";
+import { handle } from "../errors.js";
+import type { Services } from "../services.js";
+
+export function gitUrl(s: Services, app: string): string {
+  return `${s.settings.apiUrl}/git/${app}.git`;
+}
+
+export async function appSummary(s: Services, name: AppName) {
+  const rec = await s.store.apps.require(name);
+  const release = rec.release ? await s.store.releases.get(name, rec.release) : null;
+  return {
+    name,
+    url: appUrl(s.settings, name),
+    gitUrl: gitUrl(s, name),
+    createdAt: rec.createdAt,
+    release: release
+      ? {
+          version: `v${release.version}`,
+          image: release.image,
+          commit: release.commit,
+          createdAt: release.createdAt,
+          description: release.description,
+        }
+      : null,
+  };
+}
+
+export function appsRoutes(s: Services): express.Router {
+  const r = express.Router();
+
+  r.get(
+    "/apps",
+    handle(async (_req, res) => {
+      const names = await s.store.apps.list();
+      res.json(await Promise.all(names.map((n) => appSummary(s, n))));
+    }),
+  );
+
+  r.post(
+    "/apps",
+    handle(async (req, res) => {
+      const body = (req.body ?? {}) as { name?: unknown };
+      let name: AppName;
+      if (body.name === undefined || body.name === null || body.name === "") {
+        name = randomAppName();
+        for (let i = 0; i < 5 && (await s.store.apps.get(name)); i++) name = randomAppName();
+      } else {
+        name = parseAppName(body.name);
+      }
+      await s.store.apps.create(name);
+      try {
+        await s.repos.create(name);
+        await s.store.routes.put({ app: name, backends: [], domains: [] });
+      } catch (err) {
+        await s.store.apps.destroy(name);
+        throw err;
+      }
+      s.log("app created", { app: name });
+      res.status(201).json(await appSummary(s, name));
+    }),
+  );
+
+  r.get(
+    "/apps/:app",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      const summary = await appSummary(s, name);
+      res.json({ ...summary, processes: await s.runtime.ps(name) });
+    }),
+  );
+
+  r.delete(
+    "/apps/:app",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      if (req.query.confirm !== name) {
+        throw invalid(
+          `destroying "${name}" removes its containers, images, repo and config: confirm with --confirm ${name}`,
+        );
+      }
+      await s.store.lock.withLock(name, async () => {
+        await s.store.routes.remove(name);
+        await s.runtime.destroy(name);
+        await s.repos.remove(name);
+        await s.store.builds.removeApp(name);
+        await s.store.apps.destroy(name);
+      });
+      s.log("app destroyed", { app: name });
+      res.json({ destroyed: name });
+    }),
+  );
+
+  r.get(
+    "/apps/:app/releases",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      const num = req.query.num === undefined ? 10 : Number(req.query.num);
+      if (!Number.isInteger(num) || num < 1) throw invalid("--num must be a whole number of 1 or more");
+      const list = (await s.store.releases.list(name)).slice(0, num);
+      res.json(
+        list.map((r) => ({
+          version: `v${r.version}`,
+          description: r.description,
+          status: r.status,
+          createdAt: r.createdAt,
+          user: r.user,
+          image: r.image,
+          commit: r.commit,
+        })),
+      );
+    }),
+  );
+
+  return r;
+}

@@ -1,0 +1,62 @@
+import express from "express";
+import { invalid } from "../../errors.js";
+import { parseAppName, parseConfigKey } from "../../names.js";
+import { handle } from "../errors.js";
+import type { Services } from "../services.js";
+import { waitForJob } from "./wait.js";
+
+const MAX_VALUE = 32 * 1024;
+
+export function configRoutes(s: Services): express.Router {
+  const r = express.Router();
+
+  r.get(
+    "/apps/:app/config",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      res.json(await s.store.config.get(name));
+    }),
+  );
+
+  // Set (string) or unset (null) vars, then restart the app with them as a new release.
+  r.patch(
+    "/apps/:app/config",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      const body = req.body as unknown;
+      if (!body || typeof body !== "object" || Array.isArray(body) || Object.keys(body).length === 0) {
+        throw invalid('send a JSON object of config vars, e.g. {"KEY":"value"} (null unsets a key)');
+      }
+      const changes: Record<string, string | null> = {};
+      for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+        const key = parseConfigKey(k);
+        if (v !== null && typeof v !== "string")
+          throw invalid(`config var ${key} must be a string (or null to unset)`);
+        if (typeof v === "string" && v.length > MAX_VALUE)
+          throw invalid(`config var ${key} is longer than 32 KiB`);
+        changes[key] = v;
+      }
+      const config = await s.store.config.apply(name, changes);
+      const set = Object.keys(changes).filter((k) => changes[k] !== null);
+      const unset = Object.keys(changes).filter((k) => changes[k] === null);
+      const parts = [
+        set.length ? `Set ${set.join(", ")} config var${set.length > 1 ? "s" : ""}` : "",
+        unset.length ? `Unset ${unset.join(", ")} config var${unset.length > 1 ? "s" : ""}` : "",
+      ].filter(Boolean);
+      const rec = await s.store.apps.require(name);
+      if (rec.release > 0) {
+        await waitForJob(s, {
+          kind: "release",
+          app: name,
+          description: parts.join("; "),
+          user: String(res.locals.user ?? ""),
+        });
+      }
+      res.json(config);
+    }),
+  );
+
+  return r;
+}

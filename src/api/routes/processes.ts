@@ -1,0 +1,40 @@
+import express from "express";
+import { invalid } from "../../errors.js";
+import { parseAppName } from "../../names.js";
+import { handle } from "../errors.js";
+import type { Services } from "../services.js";
+
+export function processRoutes(s: Services): express.Router {
+  const r = express.Router();
+
+  r.get(
+    "/apps/:app/ps",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      res.json(await s.runtime.ps(name));
+    }),
+  );
+
+  r.get(
+    "/apps/:app/logs",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      const lines = req.query.lines === undefined ? 100 : Number(req.query.lines);
+      if (!Number.isInteger(lines) || lines < 1 || lines > 10_000)
+        throw invalid("lines must be between 1 and 10000");
+      res.type("text/plain");
+      for (const l of await s.runtime.logs(name, lines)) res.write(`${l}\n`);
+      if (req.query.tail !== "1" && req.query.tail !== "true") {
+        res.end();
+        return;
+      }
+      res.flushHeaders();
+      const stop = await s.runtime.follow(name, (l) => res.write(`${l}\n`));
+      req.on("close", () => stop());
+    }),
+  );
+
+  return r;
+}

@@ -1,0 +1,15 @@
+import type { BuildQueue } from "../builder/queue.js";
+import type { Settings } from "../config.js";
+import type { Repos } from "../git/repos.js";
+import type { Runtime } from "../runtime/runtime.js";
+import type { Store } from "../store/index.js";
+
+/** What the API's handlers may use, composed once at start-up. */
+export interface Services {
+  settings: Settings;
+  store: Store;
+  runtime: Runtime;
+  queue: BuildQueue;
+  repos: Repos;
+  log: (msg: string, ctx?: Record<string, unknown>) => void;
+}

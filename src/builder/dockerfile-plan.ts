@@ -1,0 +1,64 @@
+// Pure rewriting of a user's Dockerfile so its RUN steps see the platform's build-time CA
+// bundle (TLS-intercepting proxies, private CAs). The bundle is copied into each stage and
+// exposed through ARGs, which RUN steps see as environment variables but which do not
+// persist into the runtime image's environment.
+
+export const BUILD_DIR = ".paas-build";
+export const CA_IN_CONTEXT = `${BUILD_DIR}/ca-bundle.crt`;
+export const CA_IN_IMAGE = "/usr/local/share/paas/build-ca-bundle.crt";
+
+const CA_VARS = [
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "CURL_CA_BUNDLE",
+  "REQUESTS_CA_BUNDLE",
+  "PIP_CERT",
+  "GIT_SSL_CAINFO",
+  "CARGO_HTTP_CAINFO",
+];
+
+export function caInjection(): string[] {
+  return [`COPY ${CA_IN_CONTEXT} ${CA_IN_IMAGE}`, ...CA_VARS.map((v) => `ARG ${v}=${CA_IN_IMAGE}`)];
+}
+
+/** Insert the CA lines after every FROM instruction (following line continuations). */
+export function injectBuildCa(dockerfile: string): string {
+  const lines = dockerfile.split(/\r?\n/);
+  const out: string[] = [];
+  let inFrom = false;
+  for (const line of lines) {
+    out.push(line);
+    if (!inFrom && /^\s*FROM\s/i.test(line)) inFrom = true;
+    if (inFrom && !/\\\s*$/.test(line)) {
+      inFrom = false;
+      out.push(...caInjection());
+    }
+  }
+  return out.join("\n");
+}
+
+/** Proxy settings as build args (Docker predefines these ARG names). */
+export function proxyBuildArgs(p: {
+  http: string | null;
+  https: string | null;
+  no: string | null;
+}): Record<string, string> {
+  const args: Record<string, string> = {};
+  if (p.http) Object.assign(args, { HTTP_PROXY: p.http, http_proxy: p.http });
+  if (p.https) Object.assign(args, { HTTPS_PROXY: p.https, https_proxy: p.https });
+  if (p.no) Object.assign(args, { NO_PROXY: p.no, no_proxy: p.no });
+  return args;
+}
+
+/** First exposed TCP port of an image config, else the Heroku-ish default 5000. */
+export function portFromExposed(
+  exposed: Record<string, unknown> | undefined | null,
+  fallback = 5000,
+): number {
+  const ports = Object.keys(exposed ?? {})
+    .filter((p) => p.endsWith("/tcp") || !p.includes("/"))
+    .map((p) => Number.parseInt(p, 10))
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  return ports[0] ?? fallback;
+}

@@ -1,0 +1,65 @@
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { BuildFailed } from "../errors.js";
+import { packContext } from "./context.js";
+import {
+  BUILD_DIR,
+  CA_IN_CONTEXT,
+  injectBuildCa,
+  portFromExposed,
+  proxyBuildArgs,
+} from "./dockerfile-plan.js";
+import { parseProcfile } from "./procfile.js";
+import type { BuildContext, Builder, BuildResult } from "./types.js";
+
+/** Builds the app's own Dockerfile. Process types: web = the image's CMD, plus any Procfile. */
+export const dockerfileBuilder: Builder = {
+  name: "dockerfile",
+
+  async detect(sourceDir: string): Promise<boolean> {
+    return fs.existsSync(path.join(sourceDir, "Dockerfile"));
+  },
+
+  async build(ctx: BuildContext): Promise<BuildResult> {
+    const dir = ctx.sourceDir;
+    const dockerfilePath = path.join(dir, "Dockerfile");
+    if (!fs.existsSync(dockerfilePath)) {
+      throw new BuildFailed(
+        "this app is set to build with a Dockerfile, but the repository has none at its root",
+      );
+    }
+    let dockerfile = await fsp.readFile(dockerfilePath, "utf8");
+    await fsp.mkdir(path.join(dir, BUILD_DIR), { recursive: true });
+    if (ctx.settings.buildCaBundle) {
+      await fsp.copyFile(ctx.settings.buildCaBundle, path.join(dir, CA_IN_CONTEXT));
+      dockerfile = injectBuildCa(dockerfile);
+    }
+    const generated = `${BUILD_DIR}/Dockerfile`;
+    await fsp.writeFile(path.join(dir, generated), dockerfile);
+
+    ctx.log("-----> Building with the app's Dockerfile");
+    const context = await packContext(dir, [BUILD_DIR, "Dockerfile", ".dockerignore"]);
+    await ctx.docker.images.build(
+      context,
+      {
+        tag: ctx.imageTag,
+        labels: ctx.labels,
+        dockerfile: generated,
+        buildargs: proxyBuildArgs({
+          http: ctx.settings.buildHttpProxy,
+          https: ctx.settings.buildHttpsProxy,
+          no: ctx.settings.buildNoProxy,
+        }),
+      },
+      (line) => ctx.log(`       ${line}`),
+    );
+
+    const info = await ctx.docker.images.inspect(ctx.imageTag);
+    const processTypes: Record<string, string> = { web: "" };
+    const procfile = path.join(dir, "Procfile");
+    if (fs.existsSync(procfile))
+      Object.assign(processTypes, parseProcfile(await fsp.readFile(procfile, "utf8")));
+    return { image: ctx.imageTag, processTypes, port: portFromExposed(info?.Config?.ExposedPorts) };
+  },
+};

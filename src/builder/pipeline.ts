@@ -1,0 +1,114 @@
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Settings } from "../config.js";
+import type { DockerParts } from "../docker/index.js";
+import { LABEL, ownedLabels } from "../docker/labels.js";
+import { BuildFailed } from "../errors.js";
+import type { AppName } from "../names.js";
+import { appUrl, releaseLive } from "../runtime/release.js";
+import type { Runtime } from "../runtime/runtime.js";
+import type { Store } from "../store/index.js";
+import { releaseTag, saveRelease } from "../store/releases.js";
+import { unpackSource } from "./context.js";
+import type { BuildJob } from "./jobs.js";
+import type { Builder } from "./types.js";
+
+export interface PipelineDeps {
+  settings: Settings;
+  store: Store;
+  runtime: Runtime;
+  docker: DockerParts;
+  builders: Builder[];
+}
+
+/** Choose the builder: the app's forced one, else the first whose detect() says yes. */
+export async function chooseBuilder(
+  builders: Builder[],
+  forced: string | undefined,
+  sourceDir: string,
+): Promise<Builder> {
+  if (forced) {
+    const b = builders.find((x) => x.name === forced);
+    if (b) return b;
+  }
+  for (const b of builders) if (await b.detect(sourceDir)) return b;
+  const last = builders[builders.length - 1];
+  if (!last) throw new BuildFailed("no builder is available on this platform");
+  return last;
+}
+
+/** push -> image -> release -> live. Returns the app URL. */
+export async function runBuild(
+  deps: PipelineDeps,
+  job: BuildJob,
+  log: (line: string) => void,
+): Promise<string> {
+  const { store, settings } = deps;
+  const app = job.app as AppName;
+  const appRecord = await store.apps.require(app);
+  const short = job.commit.slice(0, 7);
+  const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), `paas-build-${app}-`));
+  try {
+    log(`-----> Building ${app} from commit ${short} (${job.ref.replace("refs/heads/", "")})`);
+    const sourceDir = path.join(workDir, "src");
+    await unpackSource(job.tarPath, sourceDir);
+    const builder = await chooseBuilder(deps.builders, appRecord.builder, sourceDir);
+    const config = await store.config.get(app);
+    const release = await store.releases.create(app, {
+      image: null,
+      commit: job.commit,
+      config,
+      processTypes: {},
+      port: 5000,
+      description: `Deploy ${short}`,
+      user: job.user,
+      buildId: job.buildId,
+    });
+    const tag = releaseTag(release.version);
+    const imageTag = `${settings.namespace}/${app}:${tag}`;
+    let result: Awaited<ReturnType<Builder["build"]>>;
+    try {
+      result = await builder.build({
+        app,
+        release: tag,
+        commit: job.commit,
+        sourceDir,
+        imageTag,
+        labels: ownedLabels(settings.namespace, {
+          [LABEL.app]: app,
+          [LABEL.release]: tag,
+          [LABEL.kind]: "release",
+        }),
+        config,
+        cacheDir: path.join(settings.dataDir, "cache", app),
+        appBuild: { builder: appRecord.builder, buildpacks: appRecord.buildpacks },
+        settings,
+        docker: deps.docker,
+        log,
+      });
+    } catch (err) {
+      await saveRelease(store, app, { ...release, status: "failed" });
+      throw err;
+    }
+    const types = Object.keys(result.processTypes);
+    if (!types.includes("web") && types.length === 0) {
+      throw new BuildFailed("the build produced no process types: add a Procfile with a web process");
+    }
+    const built = {
+      ...release,
+      image: result.image,
+      processTypes: result.processTypes,
+      port: result.port ?? 5000,
+    };
+    await saveRelease(store, app, built);
+    log(`-----> Process types: ${types.join(", ")}`);
+    await releaseLive(deps, app, built, log);
+    const url = appUrl(settings, app);
+    log(`       ${url} deployed to paas`);
+    return url;
+  } finally {
+    await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
+    await fsp.rm(job.tarPath, { force: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,114 @@
+import crypto from "node:crypto";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import type { BuildLogEntry } from "../store/builds.js";
+import type { Store } from "../store/index.js";
+import { type BuildJob, type JobData, QUEUE_NAME, type ReleaseJob } from "./jobs.js";
+
+type NewJob = Omit<BuildJob, "buildId" | "seq"> | Omit<ReleaseJob, "buildId" | "seq">;
+
+/**
+ * The producer side of the build queue: enqueue in push order (a per-app sequence number)
+ * and follow a build's log until its end, noticing a worker that died on the way.
+ */
+export class BuildQueue {
+  readonly queue: Queue<JobData>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly redisUrl: string,
+  ) {
+    this.queue = new Queue<JobData>(QUEUE_NAME, {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix: store.keys.bullPrefix(),
+    });
+    this.queue.on("error", () => {});
+  }
+
+  async enqueue(job: NewJob): Promise<string> {
+    const buildId = `${job.app}-${Date.now().toString(36)}-${crypto.randomBytes(3).toString("hex")}`;
+    const seq = await this.store.builds.nextSeq(job.app);
+    await this.store.builds.save({
+      id: buildId,
+      app: job.app,
+      seq,
+      commit: job.kind === "build" ? job.commit : "",
+      status: "queued",
+      createdAt: new Date().toISOString(),
+    });
+    const data = { ...job, buildId, seq } as JobData;
+    await this.queue.add(job.kind, data, {
+      jobId: buildId,
+      attempts: 1,
+      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
+    });
+    return buildId;
+  }
+
+  /**
+   * Call onEntry for each log entry until the end entry. If the job fails without writing
+   * an end (its worker died), synthesize one, so a pusher is never left waiting.
+   */
+  async follow(
+    buildId: string,
+    onEntry: (e: BuildLogEntry) => void,
+    signal?: AbortSignal,
+  ): Promise<BuildLogEntry> {
+    const reader = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    let last = "0";
+    let quietChecks = 0;
+    try {
+      while (!signal?.aborted) {
+        const { last: next, entries } = await this.store.builds.read(buildId, last, 2000, reader);
+        last = next;
+        for (const e of entries) {
+          onEntry(e);
+          if (e.type === "end") return e;
+        }
+        if (entries.length > 0) {
+          quietChecks = 0;
+          continue;
+        }
+        quietChecks++;
+        const verdict = await this.workerVerdict(buildId, quietChecks);
+        if (verdict) {
+          await this.store.builds.append(buildId, verdict);
+          await this.store.builds.update(buildId, {
+            status: "failed",
+            error: verdict.type === "end" ? verdict.message : "",
+          });
+        }
+      }
+      return { type: "end", ok: false, message: "stopped following the build" };
+    } finally {
+      reader.disconnect();
+    }
+  }
+
+  /** Null while the build is healthy; an end entry when its worker is gone. */
+  private async workerVerdict(buildId: string, quietChecks: number): Promise<BuildLogEntry | null> {
+    const job = await this.queue.getJob(buildId);
+    if (!job) return { type: "end", ok: false, message: "the build disappeared from the queue" };
+    const state = await job.getState();
+    if (state === "failed") {
+      return {
+        type: "end",
+        ok: false,
+        message: `build failed: ${job.failedReason || "the build worker stopped"}`,
+      };
+    }
+    if (state === "active" && quietChecks >= 3) {
+      // bullmq keeps a lock key alive while a worker holds the job.
+      const lockKey = `${this.store.keys.bullPrefix()}:${QUEUE_NAME}:${buildId}:lock`;
+      if ((await this.store.redis.exists(lockKey)) === 0) {
+        return { type: "end", ok: false, message: "the build worker died during the build; push again" };
+      }
+    }
+    return null;
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,95 @@
+import { Queue, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { isPaasError, messageOf } from "../errors.js";
+import type { AppName } from "../names.js";
+import { appUrl, rerelease } from "../runtime/release.js";
+import type { Store } from "../store/index.js";
+import { type JobData, QUEUE_NAME } from "./jobs.js";
+import { type PipelineDeps, runBuild } from "./pipeline.js";
+
+export interface WorkerHandle {
+  close(): Promise<void>;
+}
+
+type Log = (msg: string, ctx?: Record<string, unknown>) => void;
+
+/**
+ * The consumer side: a bullmq worker whose processor waits for the app's turn (builds of
+ * one app run one at a time in push order; different apps run in parallel), runs the job
+ * and writes every line and the outcome to the build's log stream.
+ */
+export function startBuildWorker(deps: PipelineDeps, log: Log): WorkerHandle {
+  const { store, settings } = deps;
+  const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  // Read-only view of the queue, to ask about other jobs' states.
+  const inspector = new Queue<JobData>(QUEUE_NAME, { connection, prefix: store.keys.bullPrefix() });
+  inspector.on("error", () => {});
+  const worker = new Worker<JobData>(
+    QUEUE_NAME,
+    async (job) => {
+      const data = job.data;
+      const emit = (text: string) => void store.builds.append(data.buildId, { type: "line", text });
+      await waitForTurn(store, inspector, data.app, data.seq);
+      await store.builds.update(data.buildId, { status: "running" });
+      log("job started", { app: data.app, build: data.buildId, kind: data.kind });
+      try {
+        let url = appUrl(settings, data.app);
+        if (data.kind === "build") url = await runBuild(deps, data, emit);
+        else await rerelease(deps, data.app as AppName, data.description, data.user, emit);
+        await store.builds.update(data.buildId, { status: "succeeded", url });
+        await store.builds.append(data.buildId, { type: "end", ok: true, message: "deployed", url });
+        log("job succeeded", { app: data.app, build: data.buildId });
+        return { url };
+      } catch (err) {
+        const message = messageOf(err);
+        for (const d of isPaasError(err) ? (err.details ?? []) : []) emit(d);
+        await store.builds.update(data.buildId, { status: "failed", error: message });
+        await store.builds.append(data.buildId, { type: "end", ok: false, message });
+        log("job failed", { app: data.app, build: data.buildId, error: message });
+        // A user's mistake does not get better by retrying.
+        throw new UnrecoverableError(message);
+      } finally {
+        await store.builds.finishTurn(data.app, data.seq);
+      }
+    },
+    {
+      connection,
+      prefix: store.keys.bullPrefix(),
+      concurrency: settings.buildConcurrency,
+      lockDuration: 30_000,
+      stalledInterval: 10_000,
+      // A job whose worker died is failed, not silently retried: its pusher was told.
+      maxStalledCount: 0,
+    },
+  );
+  worker.on("error", (err) => log("queue error", { error: messageOf(err) }));
+  return {
+    close: async () => {
+      await worker.close();
+      await inspector.close();
+      connection.disconnect();
+    },
+  };
+}
+
+async function waitForTurn(store: Store, queue: Queue<JobData>, app: string, seq: number): Promise<void> {
+  for (;;) {
+    const turn = await store.builds.turn(app);
+    if (turn >= seq - 1) return;
+    // The build before ours may have died without finishing its turn: skip it if it is over.
+    const id = await store.builds.idAtSeq(app, turn + 1);
+    const rec = id ? await store.builds.get(id) : null;
+    const job = id ? await queue.getJob(id) : null;
+    const state = job ? await job.getState() : "unknown";
+    if (
+      !rec ||
+      rec.status === "failed" ||
+      rec.status === "succeeded" ||
+      ["completed", "failed", "unknown"].includes(state)
+    ) {
+      await store.builds.finishTurn(app, turn + 1);
+      continue;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -1,0 +1,162 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import express, { type Request, type Response } from "express";
+import { requireAuth } from "../api/auth.js";
+import type { BuildQueue } from "../builder/queue.js";
+import type { Settings } from "../config.js";
+import { isPaasError, messageOf } from "../errors.js";
+import { parseAppName } from "../names.js";
+import type { Store } from "../store/index.js";
+import type { Repos } from "./repos.js";
+
+export interface GitDeps {
+  settings: Settings;
+  store: Store;
+  repos: Repos;
+  queue: BuildQueue;
+  /** Shared with the hooks we spawn, so only they can start a deploy through /internal. */
+  hookSecret: string;
+  hookUrl: () => string;
+  log: (msg: string, ctx?: Record<string, unknown>) => void;
+}
+
+/** Smart-HTTP git (through `git http-backend`) and the endpoint the pre-receive hook calls. */
+export function gitRouter(deps: GitDeps): express.Router {
+  const router = express.Router();
+  router.post(
+    "/internal/push",
+    express.json({ limit: "64kb" }),
+    (req, res) => void handlePush(deps, req, res),
+  );
+  router.use("/git", requireAuth(deps.store, "git"), (req, res) => void handleGit(deps, req, res));
+  return router;
+}
+
+async function handleGit(deps: GitDeps, req: Request, res: Response): Promise<void> {
+  const m = /^\/([^/]+)\.git(\/.*)?$/.exec(req.path);
+  let app: string;
+  try {
+    if (!m) throw new Error("bad path");
+    app = parseAppName(m[1]);
+  } catch {
+    res.status(404).type("text/plain").send("no such app: git URLs look like <api>/git/<app>.git\n");
+    return;
+  }
+  if (!(await deps.store.apps.get(app as never)) || !deps.repos.exists(app)) {
+    res
+      .status(404)
+      .type("text/plain")
+      .send(`app "${app}" not found: create it with \`paas apps:create ${app}\`\n`);
+    return;
+  }
+  await deps.repos.installHook(app);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GIT_PROJECT_ROOT: deps.repos.root,
+    GIT_HTTP_EXPORT_ALL: "1",
+    GIT_HTTP_MAX_REQUEST_BUFFER: "100M",
+    PATH_INFO: `/${app}.git${m?.[2] ?? ""}`,
+    REQUEST_METHOD: req.method,
+    QUERY_STRING: new URL(req.originalUrl, "http://x").search.slice(1),
+    CONTENT_TYPE: req.headers["content-type"] ?? "",
+    REMOTE_USER: String(res.locals.user ?? "paas"),
+    REMOTE_ADDR: req.socket.remoteAddress ?? "",
+    PAAS_HOOK_URL: deps.hookUrl(),
+    PAAS_HOOK_SECRET: deps.hookSecret,
+    PAAS_APP: app,
+    PAAS_DATA_DIR: deps.settings.dataDir,
+    PAAS_USER: String(res.locals.user ?? ""),
+  };
+  if (req.headers["content-encoding"]) env.HTTP_CONTENT_ENCODING = String(req.headers["content-encoding"]);
+  if (req.headers["git-protocol"]) env.GIT_PROTOCOL = String(req.headers["git-protocol"]);
+  if (req.headers["content-length"]) env.CONTENT_LENGTH = String(req.headers["content-length"]);
+
+  const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  req.pipe(child.stdin);
+  child.stdin.on("error", () => {});
+  child.stderr.on("data", (d: Buffer) => deps.log("git http-backend", { app, stderr: d.toString().trim() }));
+  // CGI output: headers, blank line, body.
+  let head = Buffer.alloc(0);
+  let headersDone = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (headersDone) {
+      res.write(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf("\r\n\r\n");
+    const endLf = head.indexOf("\n\n");
+    const cut = end >= 0 ? end : endLf;
+    if (cut < 0) return;
+    const sep = end >= 0 ? 4 : 2;
+    const headerText = head.subarray(0, cut).toString("utf8");
+    let status = 200;
+    for (const line of headerText.split(/\r?\n/)) {
+      const i = line.indexOf(":");
+      if (i < 0) continue;
+      const name = line.slice(0, i).trim();
+      const value = line.slice(i + 1).trim();
+      if (name.toLowerCase() === "status") status = Number.parseInt(value, 10) || 200;
+      else res.setHeader(name, value);
+    }
+    res.status(status);
+    headersDone = true;
+    const rest = head.subarray(cut + sep);
+    if (rest.length > 0) res.write(rest);
+  });
+  child.on("close", (code) => {
+    if (!headersDone) {
+      if (!res.headersSent) res.status(500).type("text/plain").send(`git failed (exit ${code})\n`);
+      return;
+    }
+    res.end();
+  });
+  // The client went away mid-request: stop git too. (req's own "close" fires when its body is read.)
+  res.on("close", () => {
+    if (!res.writableFinished) child.kill();
+  });
+}
+
+async function handlePush(deps: GitDeps, req: Request, res: Response): Promise<void> {
+  if (req.headers["x-paas-hook-secret"] !== deps.hookSecret) {
+    res.status(403).type("text/plain").send("only the platform's git hook may call this\n");
+    return;
+  }
+  const body = req.body as { app?: string; ref?: string; commit?: string; tarPath?: string; user?: string };
+  try {
+    const app = parseAppName(body.app);
+    await deps.store.apps.require(app);
+    if (!body.tarPath || !fs.existsSync(body.tarPath) || !body.commit || !body.ref) {
+      res.status(400).type("text/plain").send("push is missing its commit archive\n");
+      return;
+    }
+    const buildId = await deps.queue.enqueue({
+      kind: "build",
+      app,
+      commit: body.commit,
+      ref: body.ref,
+      tarPath: body.tarPath,
+      user: body.user ?? "",
+    });
+    deps.log("push received", { app, commit: body.commit.slice(0, 7), build: buildId });
+    res.status(200).type("application/x-ndjson");
+    res.setHeader("Cache-Control", "no-cache");
+    res.flushHeaders();
+    const abort = new AbortController();
+    res.on("close", () => abort.abort());
+    await deps.queue.follow(buildId, (e) => res.write(`${JSON.stringify(e)}\n`), abort.signal);
+    res.end();
+  } catch (err) {
+    const message = isPaasError(err) ? err.message : `internal error: ${messageOf(err)}`;
+    if (!res.headersSent)
+      res
+        .status(isPaasError(err) ? err.status : 500)
+        .type("text/plain")
+        .send(`${message}\n`);
+    else {
+      res.write(`${JSON.stringify({ type: "end", ok: false, message })}\n`);
+      res.end();
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { ContainerSpec } from "../docker/containers.js";
+import { LABEL, ownedLabels } from "../docker/labels.js";
+import type { Release } from "../store/releases.js";
+import { releaseTag } from "../store/releases.js";
+
+// Pure plans: an app + release + process slot in, the exact dockerode create options out.
+
+export interface Slot {
+  type: string;
+  index: number;
+}
+
+export function containerName(namespace: string, app: string, slot: Slot, suffix?: string): string {
+  const base =
+    namespace === "paas"
+      ? `${app}.${slot.type}.${slot.index}`
+      : `${namespace}.${app}.${slot.type}.${slot.index}`;
+  return suffix ? `${base}.${suffix}` : base;
+}
+
+export interface PlanInput {
+  namespace: string;
+  app: string;
+  release: Release;
+  slot: Slot;
+  memory: number;
+  /** Name to create the container under (a temporary one while the old slot holder runs). */
+  name: string;
+  /** CPU limit in cores (0: none). */
+  cpus?: number;
+}
+
+export function planContainer(p: PlanInput): ContainerSpec {
+  const { release, slot } = p;
+  if (!release.image) throw new Error("release has no image");
+  const command = release.processTypes[slot.type] ?? "";
+  const isWeb = slot.type === "web";
+  const env: Record<string, string> = {
+    ...release.config,
+    PORT: String(release.port),
+    DYNO: `${slot.type}.${slot.index}`,
+    PAAS_APP: p.app,
+    PAAS_RELEASE: releaseTag(release.version),
+    PAAS_PROCESS_TYPE: slot.type,
+  };
+  const exposed = `${release.port}/tcp`;
+  return {
+    name: p.name,
+    Image: release.image,
+    Cmd: command ? ["/bin/sh", "-c", command] : undefined,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    Labels: ownedLabels(p.namespace, {
+      [LABEL.app]: p.app,
+      [LABEL.release]: releaseTag(release.version),
+      [LABEL.process]: slot.type,
+      [LABEL.instance]: String(slot.index),
+      [LABEL.kind]: "app",
+    }),
+    ExposedPorts: isWeb ? { [exposed]: {} } : undefined,
+    HostConfig: {
+      // Published on loopback only: the router is the way in.
+      PortBindings: isWeb ? { [exposed]: [{ HostIp: "127.0.0.1", HostPort: "" }] } : undefined,
+      Memory: p.memory,
+      NanoCpus: p.cpus ? Math.round(p.cpus * 1e9) : undefined,
+      RestartPolicy: { Name: "unless-stopped" },
+      LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+      SecurityOpt: ["no-new-privileges"],
+      Init: true,
+    },
+  };
+}
+
+/** Slots wanted by a formation, e.g. {web: 2} -> web.1, web.2. */
+export function slotsFor(formation: Record<string, number>): Slot[] {
+  const out: Slot[] = [];
+  for (const [type, count] of Object.entries(formation).sort(([a], [b]) => a.localeCompare(b))) {
+    for (let i = 1; i <= count; i++) out.push({ type, index: i });
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { Redis } from "ioredis";
+import { apiRouter } from "./api/app.js";
+import { ensureAdminToken } from "./api/auth.js";
+import { dockerfileBuilder } from "./builder/dockerfile.js";
+import { BuildQueue } from "./builder/queue.js";
+import type { Builder } from "./builder/types.js";
+import { startBuildWorker, type WorkerHandle } from "./builder/worker.js";
+import { loadSettings, type Role, type Settings } from "./config.js";
+import { connectDocker } from "./docker/index.js";
+import { messageOf } from "./errors.js";
+import { gitRouter } from "./git/http.js";
+import { Repos } from "./git/repos.js";
+import { createLogger } from "./log.js";
+import { startRouter } from "./router/index.js";
+import { Runtime } from "./runtime/runtime.js";
+import { openStore } from "./store/index.js";
+
+export interface RunningServer {
+  settings: Settings;
+  apiPort: number | null;
+  routerPort: number | null;
+  adminTokenFile: string;
+  close(): Promise<void>;
+}
+
+/** Start the roles this process runs; everything is composed here, once. */
+export async function startServer(
+  env: Record<string, string | undefined> = process.env,
+  overrides: { roles?: Role[] } = {},
+): Promise<RunningServer> {
+  const settings = loadSettings(env);
+  if (overrides.roles) settings.roles = overrides.roles;
+  const logger = createLogger(settings.logLevel);
+  const log = logger.child("server");
+  fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
+
+  const store = openStore(settings.redisUrl, settings.namespace);
+  store.redis.on("error", (err) => log("redis error", { error: messageOf(err) }));
+  try {
+    await store.redis.ping();
+  } catch (err) {
+    store.redis.disconnect();
+    throw new Error(
+      `cannot reach Redis at ${settings.redisUrl} (${messageOf(err)}): run \`npm run setup\` or set PAAS_REDIS_URL`,
+    );
+  }
+  const docker = connectDocker();
+  const runtime = new Runtime(settings, store, docker);
+  const queue = new BuildQueue(store, settings.redisUrl);
+  const repos = new Repos(settings.dataDir);
+  const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
+  const has = (r: Role) => settings.roles.includes(r);
+  const closers: (() => Promise<void>)[] = [];
+
+  let worker: WorkerHandle | null = null;
+  if (has("worker")) {
+    const builders: Builder[] = [dockerfileBuilder, ...(await optionalBuilders())];
+    worker = startBuildWorker({ settings, store, runtime, docker, builders }, logger.child("build"));
+    closers.push(() => worker!.close());
+  }
+
+  let apiPort: number | null = null;
+  if (has("api") || has("git")) {
+    const app = express();
+    app.disable("x-powered-by");
+    const hookSecret = crypto.randomBytes(24).toString("hex");
+    if (has("git")) {
+      app.use(
+        gitRouter({
+          settings,
+          store,
+          repos,
+          queue,
+          hookSecret,
+          hookUrl: () => `http://${loopbackFor(settings.bind)}:${apiPort}/internal/push`,
+          log: logger.child("git"),
+        }),
+      );
+    }
+    if (has("api")) app.use(apiRouter({ settings, store, runtime, queue, repos, log: logger.child("api") }));
+    app.get("/", (_req, res) => {
+      res.type("text/plain").send("paas API: see /api/v1 (token required)\n");
+    });
+    const server = http.createServer(app);
+    // Pushes wait for whole deploys: no idle timeout on those requests.
+    server.requestTimeout = 0;
+    server.headersTimeout = 60_000;
+    await listen(server, settings.apiPort, settings.bind);
+    apiPort = (server.address() as AddressInfo).port;
+    closers.unshift(() => closeServer(server));
+  }
+
+  let routerPort: number | null = null;
+  if (has("router")) {
+    const subscriber = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+    subscriber.on("error", () => {});
+    const router = await startRouter({
+      settings,
+      routes: store.routes,
+      subscriber,
+      log: logger.child("router") as (msg: string, ctx?: object) => void,
+      port: settings.httpPort,
+      host: settings.bind,
+    });
+    routerPort = router.port;
+    closers.unshift(async () => {
+      await router.close();
+      subscriber.disconnect();
+    });
+  }
+
+  return {
+    settings,
+    apiPort,
+    routerPort,
+    adminTokenFile,
+    async close() {
+      for (const c of closers) await c().catch(() => {});
+      await queue.close().catch(() => {});
+      store.redis.disconnect();
+    },
+  };
+}
+
+/** Builders that live in their own modules (buildpacks), when present. */
+async function optionalBuilders(): Promise<Builder[]> {
+  try {
+    const mod = (await import("./builder/buildpacks/index.js" as string)) as { buildpacksBuilder?: Builder };
+    return mod.buildpacksBuilder ? [mod.buildpacksBuilder] : [];
+  } catch {
+    return [];
+  }
+}
+
+function loopbackFor(bind: string): string {
+  return bind === "0.0.0.0" || bind === "::" || bind === "localhost" ? "127.0.0.1" : bind;
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === "EADDRINUSE"
+          ? new Error(`port ${port} on ${host} is in use: stop what uses it or set PAAS_API_PORT`)
+          : err,
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    // Long-lived requests (log tails, pushes) get a bounded time to finish.
+    setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, 10_000).unref();
+    server.closeIdleConnections();
+  });
+}
+
+/** `paas server`: start, print where things are, stop cleanly on SIGTERM/SIGINT. */
+export async function runServer(opts: { roles?: string[] } = {}): Promise<void> {
+  const env = { ...process.env };
+  if (opts.roles && opts.roles.length > 0) env.PAAS_ROLES = opts.roles.join(",");
+  const s = await startServer(env);
+  const host = s.settings.bind;
+  const out = (l: string) => process.stdout.write(`${l}\n`);
+  out(`paas is running (roles: ${s.settings.roles.join(", ")})`);
+  if (s.apiPort !== null) out(`  API and git:  ${s.settings.apiUrl}  (listening on ${host}:${s.apiPort})`);
+  if (s.routerPort !== null)
+    out(`  router:       http://<app>.${s.settings.domain}:${s.routerPort}  (listening on ${host})`);
+  out(`  admin token:  ${s.adminTokenFile}`);
+  out("");
+  out("Next:");
+  out(`  paas login --api ${s.settings.apiUrl} --token $(cat ${s.adminTokenFile})`);
+  out("  cd your-app && paas apps:create");
+  out("  git push paas main");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out(`received ${signal}: finishing in-flight work and stopping`);
+    await s.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}

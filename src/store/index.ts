@@ -1,0 +1,52 @@
+import { Redis } from "ioredis";
+import { AppsStore } from "./apps.js";
+import { BuildsStore } from "./builds.js";
+import { ConfigStore } from "./config-vars.js";
+import { FormationStore } from "./formation.js";
+import { Keys } from "./keys.js";
+import { AppLock } from "./lock.js";
+import { ReleasesStore } from "./releases.js";
+import { RoutesStore } from "./routes.js";
+import { TokensStore } from "./tokens.js";
+
+export type { AppRecord } from "./apps.js";
+export type { BuildLogEntry, BuildRecord } from "./builds.js";
+export type { Formation } from "./formation.js";
+export type { Release } from "./releases.js";
+export type { Backend, RouteEntry } from "./routes.js";
+export { Keys };
+
+/** All state, composed over one Redis connection. */
+export interface Store {
+  redis: Redis;
+  keys: Keys;
+  apps: AppsStore;
+  config: ConfigStore;
+  releases: ReleasesStore;
+  formation: FormationStore;
+  routes: RoutesStore;
+  tokens: TokensStore;
+  builds: BuildsStore;
+  lock: AppLock;
+}
+
+export function openStore(redisUrl: string, namespace: string): Store {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  return storeOver(redis, namespace);
+}
+
+export function storeOver(redis: Redis, namespace: string): Store {
+  const keys = new Keys(namespace);
+  return {
+    redis,
+    keys,
+    apps: new AppsStore(redis, keys),
+    config: new ConfigStore(redis, keys),
+    releases: new ReleasesStore(redis, keys),
+    formation: new FormationStore(redis, keys),
+    routes: new RoutesStore(redis, keys),
+    tokens: new TokensStore(redis, keys),
+    builds: new BuildsStore(redis, keys),
+    lock: new AppLock(redis, keys),
+  };
+}

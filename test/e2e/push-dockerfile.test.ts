@@ -1,0 +1,123 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dockerContainers, dockerImages, Platform } from "../helpers/platform.js";
+
+// The platform's foundation, end to end: real server process, real dockerd, real Redis,
+// the system git over smart HTTP, the real CLI, and requests through the router.
+
+describe("git push of a Dockerfile app", () => {
+  const p = new Platform();
+  const app = `hello-${Date.now().toString(36)}`;
+  let repo = "";
+
+  beforeAll(async () => {
+    await p.start();
+    const login = await p.cli(["login", "--api", p.apiUrl, "--token", p.token]);
+    expect(login.code, login.stderr).toBe(0);
+    repo = await p.fixtureRepo("dockerfile-hello");
+  });
+
+  afterAll(async () => {
+    await p.stop();
+    if (repo) await fsp.rm(repo, { recursive: true, force: true });
+  });
+
+  it("creates the app and adds the paas remote", async () => {
+    const res = await p.cli(["apps:create", app], { cwd: repo });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(app);
+    const remote = await p.git(["remote", "get-url", "paas"], repo);
+    expect(remote.stdout.trim()).toBe(`${p.apiUrl}/git/${app}.git`);
+    const list = await p.cli(["apps", "--json"]);
+    expect(JSON.parse(list.stdout).map((a: { name: string }) => a.name)).toContain(app);
+  });
+
+  it("answers 503 for a known app with nothing running", async () => {
+    const res = await p.get(app);
+    expect(res.status).toBe(503);
+  });
+
+  it("deploys on git push and serves through the router", async () => {
+    const push = await p.git(["push", "paas", "main"], repo);
+    const out = push.stdout + push.stderr;
+    expect(push.code, out).toBe(0);
+    expect(out).toContain("remote: -----> Building");
+    expect(out).toContain("dockerignore honoured");
+    expect(out).toContain("build CA bundle present");
+    expect(out).toContain(`http://${app}.paas.test:${p.routerPort}`);
+    const res = await p.get(app);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("hello from dockerfile-hello");
+    const ps = await p.cli(["ps", "--json"], { cwd: repo });
+    const procs = JSON.parse(ps.stdout) as { name: string; state: string }[];
+    expect(procs.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up"]);
+    const containers = await dockerContainers(p.ns, app);
+    expect(containers).toHaveLength(1);
+    const c = containers[0];
+    expect(c.Labels["paas.process"]).toBe("web");
+    expect(c.Ports.every((port) => !port.IP || port.IP === "127.0.0.1")).toBe(true);
+  });
+
+  it("config:set restarts the app with the new value, and config:get prints it bare", async () => {
+    const set = await p.cli(["config:set", "GREETING=hello-world", "OTHER=x"], { cwd: repo });
+    expect(set.code, set.stderr).toBe(0);
+    const res = await p.get(app, "/cgi-bin/env");
+    expect(res.body).toContain("greeting=hello-world");
+    expect(res.body).toContain("dyno=web.1");
+    const get = await p.cli(["config:get", "GREETING"], { cwd: repo });
+    expect(get.stdout).toBe("hello-world\n");
+    const unset = await p.cli(["config:unset", "OTHER"], { cwd: repo });
+    expect(unset.code, unset.stderr).toBe(0);
+    const cfg = JSON.parse((await p.cli(["config", "--json"], { cwd: repo })).stdout);
+    expect(cfg).toEqual({ GREETING: "hello-world" });
+  });
+
+  it("shows the app's logs", async () => {
+    const logs = await p.cli(["logs", "-n", "50"], { cwd: repo });
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/app\[web\.1\]: starting on port \d+/);
+  });
+
+  it("rejects a broken build and keeps the old release serving", async () => {
+    await fsp.copyFile(
+      path.join(import.meta.dirname, "../fixtures/apps/dockerfile-broken/Dockerfile"),
+      path.join(repo, "Dockerfile"),
+    );
+    await p.git(["commit", "-qam", "break the build"], repo);
+    const push = await p.git(["push", "paas", "main"], repo);
+    const out = push.stdout + push.stderr;
+    expect(push.code).not.toBe(0);
+    expect(out).toContain("[remote rejected]");
+    expect(out).toContain("about to fail");
+    const res = await p.get(app, "/cgi-bin/env");
+    expect(res.status).toBe(200);
+    expect(res.body).toContain("greeting=hello-world");
+  });
+
+  it("refuses pushes to branches that do not deploy", async () => {
+    await p.git(["checkout", "-qb", "feature"], repo);
+    const push = await p.git(["push", "paas", "feature"], repo);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toContain("only main or master deploy");
+    await p.git(["checkout", "-q", "main"], repo);
+  });
+
+  it("destroys the app with its containers, images and repo", async () => {
+    const refused = await p.cli(["apps:destroy", app], { cwd: repo });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("--confirm");
+    const res = await p.cli(["apps:destroy", app, "--confirm", app], { cwd: repo });
+    expect(res.code, res.stderr).toBe(0);
+    expect(await dockerContainers(p.ns, app)).toHaveLength(0);
+    expect(await dockerImages(p.ns, app)).toHaveLength(0);
+    expect((await p.get(app)).status).toBe(404);
+    const info = await p.cli(["apps:info", "-a", app]);
+    expect(info.code).not.toBe(0);
+    expect(info.stderr).toContain("not found");
+  });
+
+  it("stops cleanly on SIGTERM with exit code 0", async () => {
+    expect(await p.stop()).toBe(0);
+  });
+});
