@@ -1,0 +1,284 @@
+import { type ErrorCode, PaasError } from "../errors.js";
+
+// The CLI's only way to the platform: the REST API over HTTP. Every failure (refused
+// connection, an error answer, something that is not the paas API at all) becomes one
+// PaasError with a one-line message the top-level catch can print.
+
+export interface Release {
+  version: string;
+  description?: string;
+  status?: string;
+  createdAt?: string;
+  user?: string;
+  image?: string;
+  commit?: string | null;
+}
+
+export interface Proc {
+  name: string;
+  type: string;
+  state: string;
+  release: string | null;
+  command: string | null;
+  startedAt: string | null;
+  restarts: number;
+  port: number | null;
+}
+
+export interface App {
+  name: string;
+  url: string;
+  gitUrl: string;
+  createdAt: string;
+  release?: Release | null;
+}
+
+export interface AppInfo extends App {
+  processes?: Proc[];
+}
+
+export type ConfigVars = Record<string, string>;
+
+type Fetch = typeof globalThis.fetch;
+
+const KNOWN_CODES = new Set<string>([
+  "invalid_input",
+  "unauthorized",
+  "not_found",
+  "conflict",
+  "build_failed",
+  "deploy_failed",
+  "unavailable",
+  "internal",
+]);
+
+export class ApiClient {
+  readonly api: string;
+  private readonly token: string;
+  private readonly fetchFn: Fetch;
+
+  /** `api` is the server's base URL (e.g. http://127.0.0.1:5100), without /api/v1. */
+  constructor(api: string, token: string, fetchFn: Fetch = globalThis.fetch) {
+    this.api = api.replace(/\/+$/, "");
+    this.token = token;
+    this.fetchFn = fetchFn;
+  }
+
+  whoami(): Promise<{ user: unknown }> {
+    return this.json("GET", "/whoami");
+  }
+
+  listApps(): Promise<App[]> {
+    return this.json("GET", "/apps");
+  }
+
+  createApp(name?: string): Promise<App> {
+    return this.json("POST", "/apps", name ? { name } : {});
+  }
+
+  getApp(app: string): Promise<AppInfo> {
+    return this.json("GET", `/apps/${seg(app)}`);
+  }
+
+  destroyApp(app: string, confirm: string): Promise<{ destroyed: string }> {
+    return this.json("DELETE", `/apps/${seg(app)}?confirm=${encodeURIComponent(confirm)}`);
+  }
+
+  getConfig(app: string): Promise<ConfigVars> {
+    return this.json("GET", `/apps/${seg(app)}/config`);
+  }
+
+  /** Set (string) and unset (null) config vars; resolves when the app has restarted. */
+  updateConfig(app: string, patch: Record<string, string | null>): Promise<ConfigVars> {
+    return this.json("PATCH", `/apps/${seg(app)}/config`, patch);
+  }
+
+  ps(app: string): Promise<Proc[]> {
+    return this.json("GET", `/apps/${seg(app)}/ps`);
+  }
+
+  releases(app: string, num?: number): Promise<Release[]> {
+    return this.json("GET", `/apps/${seg(app)}/releases${num ? `?num=${num}` : ""}`);
+  }
+
+  async logs(app: string, lines: number): Promise<string> {
+    const res = await this.send("GET", `/apps/${seg(app)}/logs?lines=${lines}`);
+    return res.text();
+  }
+
+  /**
+   * Follow the app's log: yields text as the server sends it until the server ends the
+   * stream. Node's fetch gives up on a body that stays silent for 5 minutes (undici's
+   * bodyTimeout), which would end the tail of a quiet app; we reconnect then, asking for
+   * one line of backlog and dropping it when it is the line printed last.
+   */
+  async *tailLogs(app: string, lines: number): AsyncGenerator<string> {
+    let backlog = lines;
+    let lastLine: string | null = null;
+    let partial = "";
+    for (;;) {
+      const res = await this.send("GET", `/apps/${seg(app)}/logs?tail=1&lines=${backlog}`);
+      let skip = backlog === 1 && partial === "" ? lastLine : null;
+      let head = "";
+      try {
+        for await (let text of readText(res)) {
+          if (skip !== null) {
+            head += text;
+            const nl = head.indexOf("\n");
+            if (nl === -1) continue;
+            text = head.slice(0, nl) === skip ? head.slice(nl + 1) : head;
+            skip = null;
+          }
+          if (!text) continue;
+          const split = (partial + text).split("\n");
+          partial = split.pop() ?? "";
+          if (split.length > 0) lastLine = split[split.length - 1];
+          yield text;
+        }
+        if (skip !== null && head) yield head;
+        return;
+      } catch (err) {
+        if (!isBodyTimeout(err)) {
+          throw new PaasError("unavailable", `the log stream from ${this.api} broke off: ${reason(err)}`);
+        }
+      }
+      backlog = 1;
+    }
+  }
+
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body);
+    const text = await res.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new PaasError(
+        "internal",
+        `the server at ${this.api} sent an answer that is not JSON to ${method} /api/v1${path} (is ${this.api} the paas API?)`,
+      );
+    }
+  }
+
+  /** One request; resolves only for 2xx answers, everything else becomes a PaasError. */
+  async send(method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.token}`,
+      accept: "application/json",
+      "user-agent": "paas-cli",
+    };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    try {
+      // No timeout of our own: config changes wait for the app to restart, which can take
+      // minutes. (Node's fetch still gives up after 5 minutes without response headers.)
+      res = await this.fetchFn(`${this.api}/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (causeOf(err)?.code === "UND_ERR_HEADERS_TIMEOUT") {
+        // Node's fetch stops waiting for an answer after 5 minutes.
+        throw new PaasError(
+          "unavailable",
+          `the paas API at ${this.api} did not answer ${method} /api/v1${path} within 5 minutes; it may still be working on it`,
+        );
+      }
+      throw new PaasError(
+        "unavailable",
+        `cannot reach the paas API at ${this.api}: ${reason(err)} (is \`paas server\` running?)`,
+      );
+    }
+    if (res.ok) return res;
+    throw await errorFrom(res, this.api);
+  }
+}
+
+function seg(part: string): string {
+  return encodeURIComponent(part);
+}
+
+async function errorFrom(res: Response, api: string): Promise<PaasError> {
+  const text = await res.text().catch(() => "");
+  const parsed = parseErrorBody(text);
+  if (parsed) {
+    const code = (KNOWN_CODES.has(parsed.code) ? parsed.code : "internal") as ErrorCode;
+    const details = [...parsed.details];
+    if (res.status === 401 && !parsed.message.includes("paas login")) {
+      details.push("log in again: paas login --api URL --token TOKEN");
+    }
+    return new PaasError(code, parsed.message, details.length ? details : undefined);
+  }
+  const status = `${res.status} ${res.statusText}`.trim();
+  const snippet = firstLine(text);
+  const said = snippet && !snippet.includes(status) ? `: ${snippet}` : "";
+  return new PaasError(
+    res.status === 401 ? "unauthorized" : "internal",
+    `the server at ${api} answered ${status}${said} (is ${api} the paas API?)`,
+  );
+}
+
+/** The API's error envelope: {"error": {"code", "message", "details"?}}; null for anything else. */
+export function parseErrorBody(text: string): { code: string; message: string; details: string[] } | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const error = (body as { error?: unknown } | null)?.error as Record<string, unknown> | undefined;
+  if (!error || typeof error !== "object" || typeof error.message !== "string") return null;
+  const details = Array.isArray(error.details) ? error.details.map((d) => String(d)) : [];
+  return { code: typeof error.code === "string" ? error.code : "internal", message: error.message, details };
+}
+
+function firstLine(text: string): string {
+  const line =
+    text
+      .replace(/<[^>]*>/g, " ")
+      .replace(/[ \t]+/g, " ")
+      .trim()
+      .split("\n")[0]
+      ?.trim() ?? "";
+  return line.length > 120 ? line.slice(0, 117) + "..." : line;
+}
+
+async function* readText(res: Response): AsyncGenerator<string> {
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(value, { stream: true });
+      if (text) yield text;
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function causeOf(err: unknown): { code?: string; message?: string } | undefined {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return cause && typeof cause === "object" ? (cause as { code?: string; message?: string }) : undefined;
+}
+
+function isBodyTimeout(err: unknown): boolean {
+  return causeOf(err)?.code === "UND_ERR_BODY_TIMEOUT";
+}
+
+/** The most useful one-line reason of a fetch failure (fetch hides it in `cause`). */
+function reason(err: unknown): string {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  // "localhost" resolves to ::1 and 127.0.0.1; node then reports both failures at once.
+  if (cause instanceof AggregateError && cause.errors.length) {
+    return cause.errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ");
+  }
+  const { code, message } = causeOf(err) ?? {};
+  if (message) return message;
+  if (code) return code;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,73 @@
+import fs from "node:fs";
+import { Command, CommanderError } from "commander";
+import { isPaasError } from "../errors.js";
+import { registerApps } from "./commands/apps.js";
+import { registerAuth } from "./commands/auth.js";
+import { registerConfig } from "./commands/config.js";
+import { registerGit } from "./commands/git.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerPs } from "./commands/ps.js";
+import { registerReleases } from "./commands/releases.js";
+import { registerServer } from "./commands/server.js";
+import type { Cli } from "./context.js";
+
+export function buildProgram(cli: Cli): Command {
+  const program = new Command("paas")
+    .description("Heroku-style platform: git push to a running, routed web app")
+    .version(packageVersion(), "-V, --version", "print the version")
+    .option("--verbose", "show stack traces on errors")
+    .configureHelp({ sortSubcommands: true })
+    .configureOutput({
+      writeOut: (text) => cli.io.write(text),
+      writeErr: (text) => cli.io.err(text.replace(/\n$/, "")),
+    })
+    .showSuggestionAfterError();
+  registerAuth(program, cli);
+  registerApps(program, cli);
+  registerGit(program, cli);
+  registerConfig(program, cli);
+  registerPs(program, cli);
+  registerLogs(program, cli);
+  registerReleases(program, cli);
+  registerServer(program);
+  return program;
+}
+
+/**
+ * Run the CLI once and return its exit code: 0 when all went well, 1 for any error, which
+ * is printed as `error: <message>` on stderr (commander prints its own usage errors the
+ * same way).
+ */
+export async function runCli(cli: Cli, argv: string[]): Promise<number> {
+  const program = buildProgram(cli);
+  for (const cmd of [program, ...program.commands]) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    for (const line of formatError(err, argv.includes("--verbose"))) cli.io.err(line);
+    return 1;
+  }
+}
+
+/** `error: <message>`, the details indented below it, and the stack only when asked for. */
+export function formatError(err: unknown, verbose: boolean): string[] {
+  const message = err instanceof Error ? err.message : String(err);
+  // Messages are one line by convention; the few that list several problems (bad
+  // settings) carry their own indented lines, which are kept.
+  const lines = [`error: ${message}`];
+  if (isPaasError(err) && err.details) lines.push(...err.details.map((detail) => `  ${detail}`));
+  if (verbose && err instanceof Error && err.stack) lines.push(err.stack);
+  return lines;
+}
+
+function packageVersion(): string {
+  try {
+    // src/cli/ and dist/cli/ are both two levels below the package root.
+    const pkg = JSON.parse(fs.readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    return String(pkg.version);
+  } catch {
+    return "unknown";
+  }
+}
