@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { apiRouter } from "./api/app.js";
 import { ensureAdminToken } from "./api/auth.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
+import { pipelineRunner } from "./builder/pipeline.js";
 import { BuildQueue } from "./builder/queue.js";
 import type { Builder } from "./builder/types.js";
 import { startBuildWorker, type WorkerHandle } from "./builder/worker.js";
@@ -60,7 +61,8 @@ export async function startServer(
   let worker: WorkerHandle | null = null;
   if (has("worker")) {
     const builders: Builder[] = [dockerfileBuilder, ...(await optionalBuilders())];
-    worker = startBuildWorker({ settings, store, runtime, docker, builders }, logger.child("build"));
+    const run = pipelineRunner({ settings, store, runtime, docker, builders });
+    worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
   }
 

@@ -6,12 +6,12 @@ import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedLabels } from "../docker/labels.js";
 import { BuildFailed } from "../errors.js";
 import type { AppName } from "../names.js";
-import { appUrl, releaseLive } from "../runtime/release.js";
+import { appUrl, releaseLive, rerelease } from "../runtime/release.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
 import { releaseTag, saveRelease } from "../store/releases.js";
 import { unpackSource } from "./context.js";
-import type { BuildJob } from "./jobs.js";
+import type { BuildJob, JobData } from "./jobs.js";
 import type { Builder } from "./types.js";
 
 export interface PipelineDeps {
@@ -111,4 +111,13 @@ export async function runBuild(
     await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
     await fsp.rm(job.tarPath, { force: true }).catch(() => {});
   }
+}
+
+/** The queue's job runner: a thin dispatch from job kind to the function that does it. */
+export function pipelineRunner(deps: PipelineDeps) {
+  return async (job: JobData, emit: (line: string) => void): Promise<string> => {
+    if (job.kind === "build") return runBuild(deps, job, emit);
+    await rerelease(deps, job.app as AppName, job.description, job.user, emit);
+    return appUrl(deps.settings, job.app);
+  };
 }

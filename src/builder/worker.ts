@@ -1,11 +1,12 @@
 import { Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";
-import type { AppName } from "../names.js";
-import { appUrl, rerelease } from "../runtime/release.js";
 import type { Store } from "../store/index.js";
 import { type JobData, QUEUE_NAME } from "./jobs.js";
-import { type PipelineDeps, runBuild } from "./pipeline.js";
+
+/** Runs one job to its end, writing user-facing lines with emit; returns the app URL. */
+export type JobRunner = (job: JobData, emit: (line: string) => void) => Promise<string>;
 
 export interface WorkerHandle {
   close(): Promise<void>;
@@ -18,7 +19,11 @@ type Log = (msg: string, ctx?: Record<string, unknown>) => void;
  * one app run one at a time in push order; different apps run in parallel), runs the job
  * and writes every line and the outcome to the build's log stream.
  */
-export function startBuildWorker(deps: PipelineDeps, log: Log): WorkerHandle {
+export function startBuildWorker(
+  deps: { settings: Settings; store: Store; run: JobRunner },
+  log: Log,
+  opts: { lockDurationMs?: number; stalledIntervalMs?: number } = {},
+): WorkerHandle {
   const { store, settings } = deps;
   const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
   // Read-only view of the queue, to ask about other jobs' states.
@@ -33,9 +38,7 @@ export function startBuildWorker(deps: PipelineDeps, log: Log): WorkerHandle {
       await store.builds.update(data.buildId, { status: "running" });
       log("job started", { app: data.app, build: data.buildId, kind: data.kind });
       try {
-        let url = appUrl(settings, data.app);
-        if (data.kind === "build") url = await runBuild(deps, data, emit);
-        else await rerelease(deps, data.app as AppName, data.description, data.user, emit);
+        const url = await deps.run(data, emit);
         await store.builds.update(data.buildId, { status: "succeeded", url });
         await store.builds.append(data.buildId, { type: "end", ok: true, message: "deployed", url });
         log("job succeeded", { app: data.app, build: data.buildId });
@@ -56,8 +59,8 @@ export function startBuildWorker(deps: PipelineDeps, log: Log): WorkerHandle {
       connection,
       prefix: store.keys.bullPrefix(),
       concurrency: settings.buildConcurrency,
-      lockDuration: 30_000,
-      stalledInterval: 10_000,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 10_000,
       // A job whose worker died is failed, not silently retried: its pusher was told.
       maxStalledCount: 0,
     },

@@ -1,0 +1,219 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Readable } from "node:stream";
+import { pack as tarPack } from "tar-fs";
+import tarStream from "tar-stream";
+import { LABEL } from "../../docker/labels.js";
+import { BuildFailed } from "../../errors.js";
+import { parseProcfile } from "../procfile.js";
+import { ensureStackImages, STACK_VERSION } from "../stack.js";
+import type { BuildContext, BuildResult } from "../types.js";
+import {
+  BUILD_UID,
+  compileContainerSpec,
+  DEFAULT_PORT,
+  processTypesFile,
+  renderSlugDockerfile,
+  SLUG_TEMPLATES,
+} from "./plan.js";
+import { mergeProcessTypes, parseReleaseYaml } from "./release.js";
+import { type BuildpackSelection, chooseBuildpacks, describeRef, nothingDetected } from "./select.js";
+
+// The executor: stage the host directories, run the compile container, read what the
+// buildpacks reported, turn the slug into an image. Decisions live in select/plan/release.
+
+const COMPILE_TIMEOUT_MS = 30 * 60 * 1000;
+/** Memory for the compile container (npm and go builds need more than a web dyno). */
+const COMPILE_MEMORY = 2 * 1024 * 1024 * 1024;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Runner exit codes (templates/slug/compile.sh). */
+const EXIT = { nothingDetected: 10, notCompatible: 11, fetchFailed: 12 } as const;
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
+
+/** Give the compile user (uid 1000) the tree; as root that is a chown, else best effort. */
+async function handOver(dir: string, recursive: boolean): Promise<void> {
+  if (!isRoot()) {
+    if (process.getuid?.() !== BUILD_UID) await fsp.chmod(dir, 0o777).catch(() => {});
+    return;
+  }
+  await fsp.lchown(dir, BUILD_UID, BUILD_UID);
+  if (!recursive) return;
+  const entries = await fsp.readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await handOver(p, true);
+    else await fsp.lchown(p, BUILD_UID, BUILD_UID);
+  }
+}
+
+/** Config vars as files (Heroku's ENV_DIR), readable only by the compile user. */
+async function writeEnvDir(dir: string, config: Record<string, string>): Promise<void> {
+  await fsp.mkdir(dir, { mode: 0o700 });
+  for (const [name, value] of Object.entries(config)) {
+    if (!ENV_NAME.test(name)) continue;
+    await fsp.writeFile(path.join(dir, name), value, { mode: 0o600 });
+  }
+  await handOver(dir, true);
+}
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/** Which buildpacks ran (name + spec) and the default process types each released. */
+async function readCompileOutput(
+  outDir: string,
+): Promise<{ names: string[]; defaults: Record<string, string>[] }> {
+  const listed = ((await readIfExists(path.join(outDir, "buildpacks"))) ?? "").split("\n").filter(Boolean);
+  const names = listed.map((l) => l.split("\t")[0]);
+  const defaults: Record<string, string>[] = [];
+  for (let i = 0; i < listed.length; i++) {
+    const yaml = await readIfExists(path.join(outDir, `release-${i}.yml`));
+    if (yaml !== null) defaults.push(parseReleaseYaml(yaml, `${names[i]} bin/release`));
+  }
+  return { names, defaults };
+}
+
+function compileFailure(exitCode: number, selection: BuildpackSelection, lastLines: string[]): BuildFailed {
+  if (exitCode === EXIT.nothingDetected) return nothingDetected();
+  if (exitCode === EXIT.notCompatible) {
+    return new BuildFailed(
+      `a chosen buildpack does not support this app (its bin/detect failed); chosen via ${selection.source}: ` +
+        selection.refs.map(describeRef).join(", "),
+      lastLines,
+    );
+  }
+  if (exitCode === EXIT.fetchFailed) {
+    return new BuildFailed("could not fetch a buildpack (git clone or checkout failed)", lastLines);
+  }
+  return new BuildFailed(`buildpack compile failed (exit code ${exitCode})`, lastLines);
+}
+
+/** The image build context: Dockerfile, /etc/paas files, and the slug under slug/. */
+function slugContext(
+  slugDir: string,
+  dockerfile: string,
+  processTypes: Record<string, string>,
+  sizes: { bytes: number },
+) {
+  const pack = tarStream.pack();
+  pack.entry({ name: "Dockerfile", mode: 0o644 }, dockerfile);
+  pack.entry({ name: "paas/process-types", mode: 0o644 }, processTypesFile(processTypes));
+  pack.entry(
+    { name: "paas/entrypoint.sh", mode: 0o755 },
+    fs.readFileSync(path.join(SLUG_TEMPLATES, "entrypoint.sh")),
+  );
+  return tarPack(slugDir, {
+    pack,
+    map: (header) => {
+      header.name = header.name === "." ? "slug" : `slug/${header.name}`;
+      if (header.type === "file") sizes.bytes += header.size ?? 0;
+      return header;
+    },
+  }) as unknown as Readable;
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResult> {
+  const { docker, settings, log } = ctx;
+  const stack = await ensureStackImages(docker, settings, log);
+  const selection = chooseBuildpacks({
+    appBuildpacks: ctx.appBuild.buildpacks,
+    config: ctx.config,
+    dotBuildpacks: await readIfExists(path.join(ctx.sourceDir, ".buildpacks")),
+  });
+  if (selection.source !== "auto-detect") {
+    log(`-----> Buildpacks from ${selection.source}: ${selection.refs.map(describeRef).join(", ")}`);
+  }
+
+  const work = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-buildpacks-"));
+  try {
+    const envDir = path.join(work, "env");
+    const outDir = path.join(work, "out");
+    await writeEnvDir(envDir, ctx.config);
+    await fsp.mkdir(outDir);
+    await handOver(outDir, false);
+    await fsp.mkdir(ctx.cacheDir, { recursive: true });
+    await handOver(ctx.cacheDir, false);
+    await handOver(ctx.sourceDir, true);
+
+    const labels = { ...ctx.labels, [LABEL.kind]: "build" };
+    const spec = compileContainerSpec({
+      name: `${settings.namespace}-build-${ctx.app}-${ctx.release}-${randomBytes(3).toString("hex")}`,
+      image: stack.build,
+      selection,
+      paths: { buildDir: ctx.sourceDir, cacheDir: ctx.cacheDir, envDir, outDir },
+      labels,
+      settings,
+      stack: `paas-${STACK_VERSION}`,
+      memory: Math.max(COMPILE_MEMORY, settings.defaultMemory),
+    });
+    const compiled = await docker.containers.runToCompletion(spec, log, COMPILE_TIMEOUT_MS);
+    if (compiled.exitCode !== 0) {
+      if (compiled.exitCode === EXIT.nothingDetected) {
+        log(" !     No buildpack detected this app. The bundled buildpacks look for:");
+        for (const line of nothingDetected().details ?? []) log(` !       ${line}`);
+      }
+      throw compileFailure(compiled.exitCode, selection, compiled.lastLines);
+    }
+
+    const { names, defaults } = await readCompileOutput(outDir);
+    const procfileText = await readIfExists(path.join(ctx.sourceDir, "Procfile"));
+    const processTypes = mergeProcessTypes(
+      defaults,
+      procfileText === null ? null : parseProcfile(procfileText),
+    );
+    if (Object.keys(processTypes).length === 0) {
+      throw new BuildFailed(
+        "no process types: the buildpacks declared none; add a Procfile (e.g. `web: ./start.sh`)",
+      );
+    }
+    log("-----> Discovering process types");
+    log(
+      `       Procfile declares types     -> ${procfileText === null ? "(none)" : Object.keys(parseProcfile(procfileText)).join(", ") || "(none)"}`,
+    );
+    log(
+      `       Default types for buildpack -> ${Object.keys(Object.assign({}, ...defaults)).join(", ") || "(none)"}`,
+    );
+
+    const dockerfile = renderSlugDockerfile({
+      app: ctx.app,
+      release: ctx.release,
+      commit: ctx.commit,
+      runImage: stack.run,
+    });
+    log(`-----> Building image ${ctx.imageTag} on ${stack.run}`);
+    const sizes = { bytes: 0 };
+    await docker.images.build(
+      slugContext(ctx.sourceDir, dockerfile, processTypes, sizes),
+      {
+        tag: ctx.imageTag,
+        labels: {
+          ...ctx.labels,
+          [LABEL.processTypes]: JSON.stringify(processTypes),
+          "paas.buildpacks": names.join(","),
+          "paas.stack": stack.run,
+        },
+      },
+      () => {},
+    );
+    const info = await docker.images.inspect(ctx.imageTag);
+    log(
+      `       slug ${mb(sizes.bytes)}, image ${info ? mb(info.Size) : "?"} (run stack shared between apps)`,
+    );
+    return { image: ctx.imageTag, processTypes, port: DEFAULT_PORT };
+  } finally {
+    await fsp.rm(work, { recursive: true, force: true });
+  }
+}

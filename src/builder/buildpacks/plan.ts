@@ -1,0 +1,168 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import nunjucks from "nunjucks";
+import type { Settings } from "../../config.js";
+import type { ContainerSpec } from "../../docker/containers.js";
+import { type BuildpackSelection, runnerSpec } from "./select.js";
+
+// Plans for a buildpack build, as plain data: the compile container's create options and
+// the slug image's Dockerfile. The executor (build.ts) only sends them to Docker.
+
+/** Repository root, from src/builder/buildpacks (tsx/vitest) or dist/builder/buildpacks. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const BUNDLED_DIR = path.join(REPO_ROOT, "buildpacks");
+export const SLUG_TEMPLATES = path.join(REPO_ROOT, "templates", "slug");
+
+/** Compile runs as this uid (never root); the slug's files belong to it at run time too. */
+export const BUILD_UID = 1000;
+/** The port a buildpack app listens on when the platform sets no PORT. */
+export const DEFAULT_PORT = 5000;
+
+/** Where things are inside the build container. */
+export const IN_CONTAINER = {
+  app: "/app",
+  cache: "/cache",
+  env: "/paas/env",
+  out: "/paas/out",
+  runner: "/paas/compile.sh",
+  bundled: "/paas/buildpacks",
+  ca: "/etc/paas/ca-certificates.crt",
+} as const;
+
+export interface CompileHostPaths {
+  /** The exported commit: compiled in place, then it is the slug. */
+  buildDir: string;
+  cacheDir: string;
+  envDir: string;
+  outDir: string;
+}
+
+export interface CompilePlanInput {
+  name: string;
+  image: string;
+  selection: BuildpackSelection;
+  paths: CompileHostPaths;
+  labels: Record<string, string>;
+  settings: Pick<Settings, "buildCaBundle" | "buildHttpProxy" | "buildHttpsProxy" | "buildNoProxy">;
+  stack: string;
+  /** Build memory limit, bytes (0: none). */
+  memory?: number;
+}
+
+/** Environment for the trusted-CA bundle and proxies: the same variables every tool reads. */
+export function networkEnv(settings: CompilePlanInput["settings"]): string[] {
+  const env: string[] = [];
+  if (settings.buildCaBundle) {
+    for (const name of [
+      "NODE_EXTRA_CA_CERTS",
+      "SSL_CERT_FILE",
+      "PIP_CERT",
+      "REQUESTS_CA_BUNDLE",
+      "GIT_SSL_CAINFO",
+      "CURL_CA_BUNDLE",
+    ]) {
+      env.push(`${name}=${IN_CONTAINER.ca}`);
+    }
+  }
+  const proxies: [string, string | null][] = [
+    ["HTTP_PROXY", settings.buildHttpProxy],
+    ["HTTPS_PROXY", settings.buildHttpsProxy],
+    ["NO_PROXY", settings.buildNoProxy],
+  ];
+  for (const [name, value] of proxies) {
+    if (value) env.push(`${name}=${value}`, `${name.toLowerCase()}=${value}`);
+  }
+  return env;
+}
+
+/**
+ * The compile container: build stack image, uid 1000, no Docker socket, all capabilities
+ * dropped; the app at /app, the per-app cache at /cache, config vars as files in ENV_DIR,
+ * the host's CA bundle read-only. A file:// buildpack repository is mounted read-only at
+ * its own path so `git clone file://...` works inside.
+ */
+export function compileContainerSpec(input: CompilePlanInput): ContainerSpec {
+  const { paths, selection, settings } = input;
+  const binds = [
+    `${paths.buildDir}:${IN_CONTAINER.app}`,
+    `${paths.cacheDir}:${IN_CONTAINER.cache}`,
+    `${paths.envDir}:${IN_CONTAINER.env}:ro`,
+    `${paths.outDir}:${IN_CONTAINER.out}`,
+    `${path.join(SLUG_TEMPLATES, "compile.sh")}:${IN_CONTAINER.runner}:ro`,
+    `${BUNDLED_DIR}:${IN_CONTAINER.bundled}:ro`,
+  ];
+  if (settings.buildCaBundle) binds.push(`${settings.buildCaBundle}:${IN_CONTAINER.ca}:ro`);
+  for (const ref of selection.refs) {
+    if (ref.kind === "git" && ref.localPath) binds.push(`${ref.localPath}:${ref.localPath}:ro`);
+  }
+  const env = [
+    `BUILD_DIR=${IN_CONTAINER.app}`,
+    `CACHE_DIR=${IN_CONTAINER.cache}`,
+    `ENV_DIR=${IN_CONTAINER.env}`,
+    `OUT_DIR=${IN_CONTAINER.out}`,
+    `BUNDLED_DIR=${IN_CONTAINER.bundled}`,
+    "HOME=/tmp",
+    "LANG=C.UTF-8",
+    `STACK=${input.stack}`,
+    // Cloning a file:// repository owned by another uid: git refuses "dubious ownership".
+    "GIT_CONFIG_COUNT=1",
+    "GIT_CONFIG_KEY_0=safe.directory",
+    "GIT_CONFIG_VALUE_0=*",
+    "GIT_TERMINAL_PROMPT=0",
+    ...networkEnv(settings),
+  ];
+  return {
+    name: input.name,
+    Image: input.image,
+    User: `${BUILD_UID}:${BUILD_UID}`,
+    WorkingDir: IN_CONTAINER.app,
+    Cmd: ["bash", IN_CONTAINER.runner, selection.mode, ...selection.refs.map(runnerSpec)],
+    Env: env,
+    Labels: input.labels,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    HostConfig: {
+      Binds: binds,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      Memory: input.memory || undefined,
+      AutoRemove: false,
+    },
+  };
+}
+
+/** "web: npm start" lines for /etc/paas/process-types (read by the entrypoint). */
+export function processTypesFile(types: Record<string, string>): string {
+  return Object.entries(types)
+    .map(([name, command]) => `${name}: ${command.replace(/\r?\n/g, " ")}\n`)
+    .join("");
+}
+
+export interface SlugDockerfileInput {
+  app: string;
+  release: string;
+  commit: string;
+  runImage: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The slug image is a generated Dockerfile (templates/slug/Dockerfile.njk), not a committed
+ * container: the slug is already on the host (the compile bind-mounted it), so one build
+ * context carries it to the engine; Images.build parses the stream and fails loudly; the
+ * result is an ordinary layer on the shared run stack (no build-stack bytes, no container
+ * to start on the run image); and the Dockerfile is readable in the build log.
+ */
+export function renderSlugDockerfile(input: SlugDockerfileInput): string {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(SLUG_TEMPLATES), { autoescape: false });
+  return env.render("Dockerfile.njk", {
+    app: input.app,
+    release: input.release,
+    commit: input.commit.slice(0, 12),
+    runImage: input.runImage,
+    uid: BUILD_UID,
+    port: DEFAULT_PORT,
+    env: input.env ?? {},
+  });
+}
