@@ -22,10 +22,10 @@ export function processRoutes(s: Services): express.Router {
       const name = parseAppName(req.params.app);
       await s.store.apps.require(name);
       const lines = req.query.lines === undefined ? 100 : Number(req.query.lines);
-      if (!Number.isInteger(lines) || lines < 1 || lines > 10_000)
-        throw invalid("lines must be between 1 and 10000");
+      if (!Number.isInteger(lines) || lines < 0 || lines > 10_000)
+        throw invalid("lines must be between 0 and 10000");
       res.type("text/plain");
-      for (const l of await s.runtime.logs(name, lines)) res.write(`${l}\n`);
+      for (const l of lines > 0 ? await s.runtime.logs(name, lines) : []) res.write(`${l}\n`);
       if (req.query.tail !== "1" && req.query.tail !== "true") {
         res.end();
         return;
