@@ -1,0 +1,153 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Redis } from "ioredis";
+import type { Settings } from "../config.js";
+import { messageOf } from "../errors.js";
+import type { RouteEntry, RoutesStore } from "../store/routes.js";
+import { ErrorPages } from "./pages.js";
+import { type LogFn, RouterProxy } from "./proxy.js";
+import { Balancer, buildTable, emptyTable, type RouteTable, validateEntry, withEntry } from "./table.js";
+
+export { formatAccessLog } from "./access-log.js";
+export type { LogFn } from "./proxy.js";
+export { Balancer, buildTable, lookup, normalizeHost, type RouteTable } from "./table.js";
+
+export interface RouterOptions {
+  settings: Settings;
+  routes: RoutesStore;
+  /** Dedicated connection for pub/sub: a subscribed ioredis client can do nothing else. */
+  subscriber: Redis;
+  /** Access log lines and route events; `ctx` carries the same facts as fields. */
+  log?: LogFn;
+  /** Defaults to settings.httpPort; 0 picks a free port. */
+  port?: number;
+  /** Defaults to settings.bind. */
+  host?: string;
+  /** Time an app gets to start its response before the client gets a 504 (default 30s, as Heroku). */
+  upstreamTimeoutMs?: number;
+  /** How long a backend that refused a connection is passed over (default 5s). */
+  downMs?: number;
+  /** How long close() waits for requests in flight (default 10s). */
+  drainMs?: number;
+}
+
+export interface Router {
+  port: number;
+  /** Stop accepting, let requests in flight finish (bounded), cut tunnels, unsubscribe. */
+  close(): Promise<void>;
+  /** Re-read one app's route, or all routes. Rejects on failure; the last good table stays. */
+  reload(app?: string): Promise<void>;
+}
+
+export async function startRouter(opts: RouterOptions): Promise<Router> {
+  const log: LogFn = opts.log ?? (() => {});
+  const { domain } = opts.settings;
+  const pages = new ErrorPages();
+  const balancer = new Balancer();
+  // The one reference requests read; every change builds a new table and swaps it here.
+  let table: RouteTable = emptyTable(domain);
+  const proxy = new RouterProxy({
+    table: () => table,
+    balancer,
+    pages,
+    log,
+    upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 30_000,
+    downMs: opts.downMs ?? 5_000,
+  });
+
+  const loadAll = async () => {
+    const raws = await opts.routes.all();
+    const entries: RouteEntry[] = [];
+    for (const raw of raws) {
+      try {
+        entries.push(validateEntry(raw));
+      } catch (err) {
+        // One corrupt record must not take every other app offline.
+        const app = (raw as { app?: unknown } | null)?.app;
+        const previous = typeof app === "string" ? table.apps.get(app) : undefined;
+        if (previous) entries.push(previous);
+        log(`route ignored, keeping the last good one: ${messageOf(err)}`, { app });
+      }
+    }
+    const next = buildTable(entries, domain);
+    for (const app of table.apps.keys()) if (!next.apps.has(app)) balancer.forget(app);
+    swap(next);
+    log(`routes loaded: ${next.apps.size} apps`, { apps: next.apps.size });
+  };
+
+  const loadOne = async (app: string) => {
+    const raw = await opts.routes.get(app);
+    const entry = raw === null ? null : validateEntry(raw);
+    if (entry && entry.app !== app) throw new Error(`route record for ${app} names app ${entry.app}`);
+    if (!entry) balancer.forget(app);
+    swap(withEntry(table, app, entry));
+    log(`route ${entry ? "updated" : "removed"}: ${app}`, { app, backends: entry?.backends.length ?? 0 });
+  };
+
+  const swap = (next: RouteTable) => {
+    table = next;
+    for (const c of next.conflicts) log(`domain conflict: ${c}`);
+  };
+
+  // Reloads run one at a time, in the order asked, so an older read never lands on top
+  // of a newer one (a full load racing a single-app change, say).
+  let chain: Promise<void> = Promise.resolve();
+  const reload = (app?: string): Promise<void> => {
+    const run = chain.then(() => (app === undefined ? loadAll() : loadOne(app)));
+    chain = run.catch(() => {});
+    return run;
+  };
+  const reloadLogged = (app?: string) => {
+    reload(app).catch((err) => {
+      log(`route reload${app ? ` of ${app}` : ""} failed, keeping the last good table: ${messageOf(err)}`, {
+        app,
+      });
+    });
+  };
+
+  // Subscribe before the first load so no change can fall between the two; after a
+  // reconnect, reload everything because changes published meanwhile were lost.
+  const unsubscribe = await opts.routes.subscribe(opts.subscriber, (app) => reloadLogged(app));
+  const onReady = () => reloadLogged();
+  opts.subscriber.on("ready", onReady);
+  const server = http.createServer(proxy.handleRequest);
+  server.on("upgrade", proxy.handleUpgrade);
+
+  try {
+    await reload();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(opts.port ?? opts.settings.httpPort, opts.host ?? opts.settings.bind, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    opts.subscriber.off("ready", onReady);
+    await unsubscribe();
+    proxy.destroy();
+    throw err;
+  }
+  const { port, address } = server.address() as AddressInfo;
+  log(`router listening on ${address}:${port}`, { port, address });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      opts.subscriber.off("ready", onReady);
+      // Bounded: with Redis unreachable the unsubscribe command would wait in ioredis'
+      // offline queue forever, and shutting down must not depend on Redis.
+      await Promise.race([unsubscribe(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await proxy.drain(opts.drainMs ?? 10_000);
+      server.closeAllConnections();
+      proxy.destroy();
+      await closed;
+      log("router stopped");
+    })();
+    return closing;
+  };
+
+  return { port, close, reload };
+}

@@ -1,0 +1,175 @@
+import type { Backend, RouteEntry } from "../store/routes.js";
+
+// The router's view of the route table: plain immutable data built by pure functions.
+// The router holds one reference to the current table and swaps it whole, so a request
+// never sees half of an update, and a failed load simply leaves the last good table.
+
+export interface RouteTable {
+  readonly domain: string;
+  /** Normalised host name -> app. */
+  readonly hosts: ReadonlyMap<string, string>;
+  readonly apps: ReadonlyMap<string, RouteEntry>;
+  /** Host names claimed by more than one app, with the app that kept each (for logs). */
+  readonly conflicts: readonly string[];
+}
+
+export function emptyTable(domain: string): RouteTable {
+  return buildTable([], domain);
+}
+
+/**
+ * Build the host table. `<app>.<domain>` always belongs to its app, so a custom domain
+ * cannot take over another app's platform name; among custom domains the first app by
+ * name wins, which keeps the result the same whatever order Redis returned entries in.
+ */
+export function buildTable(entries: readonly RouteEntry[], domain: string): RouteTable {
+  const base = normalizeName(domain) ?? domain;
+  const apps = new Map<string, RouteEntry>();
+  for (const e of [...entries].sort((a, b) => (a.app < b.app ? -1 : a.app > b.app ? 1 : 0)))
+    apps.set(e.app, e);
+
+  const hosts = new Map<string, string>();
+  const conflicts: string[] = [];
+  for (const app of apps.keys()) hosts.set(`${app}.${base}`, app);
+  for (const entry of apps.values()) {
+    for (const raw of entry.domains) {
+      const host = normalizeName(raw);
+      if (!host) continue;
+      const owner = hosts.get(host);
+      if (owner === undefined) hosts.set(host, entry.app);
+      else if (owner !== entry.app) conflicts.push(`${host} claimed by ${entry.app}, kept for ${owner}`);
+    }
+  }
+  return { domain: base, hosts, apps, conflicts };
+}
+
+/** A new table with one app's entry replaced (or removed when entry is null). */
+export function withEntry(table: RouteTable, app: string, entry: RouteEntry | null): RouteTable {
+  const others = [...table.apps.values()].filter((e) => e.app !== app);
+  return buildTable(entry ? [...others, entry] : others, table.domain);
+}
+
+/**
+ * Host header -> bare host name: drops the port (also after an IPv6 literal), lower-cases,
+ * and drops trailing dots (`app.example.com.` is the same name). Null when nothing is left.
+ */
+export function normalizeHost(header: string | undefined | null): string | null {
+  if (!header) return null;
+  let host = header.trim();
+  if (host.startsWith("[")) {
+    const end = host.indexOf("]");
+    host = end === -1 ? host : host.slice(0, end + 1);
+  } else {
+    const colon = host.lastIndexOf(":");
+    if (colon !== -1 && /^\d*$/.test(host.slice(colon + 1))) host = host.slice(0, colon);
+  }
+  return normalizeName(host);
+}
+
+function normalizeName(name: string): string | null {
+  const n = name.trim().toLowerCase().replace(/\.+$/, "");
+  return n === "" ? null : n;
+}
+
+/**
+ * The entry serving a Host header: an exact name first, then a wildcard custom domain
+ * (`*.example.com` serves `shop.example.com`, one label deep, as DNS wildcards do).
+ */
+export function lookup(table: RouteTable, hostHeader: string | undefined | null): RouteEntry | null {
+  const host = normalizeHost(hostHeader);
+  if (!host) return null;
+  let app = table.hosts.get(host);
+  if (app === undefined) {
+    const dot = host.indexOf(".");
+    if (dot > 0) app = table.hosts.get(`*${host.slice(dot)}`);
+  }
+  return app === undefined ? null : (table.apps.get(app) ?? null);
+}
+
+/**
+ * Check an entry read from Redis before it can reach the table: a corrupt record must
+ * fail its own reload rather than crash the router on the next request.
+ */
+export function validateEntry(raw: unknown): RouteEntry {
+  const fail = (why: string): never => {
+    throw new Error(`bad route entry: ${why}`);
+  };
+  if (typeof raw !== "object" || raw === null) return fail("not an object");
+  const r = raw as Record<string, unknown>;
+  if (typeof r.app !== "string" || r.app === "") return fail("missing app name");
+  const backendsRaw = r.backends ?? [];
+  const domainsRaw = r.domains ?? [];
+  if (!Array.isArray(backendsRaw)) return fail(`${r.app}: backends is not a list`);
+  if (!Array.isArray(domainsRaw) || domainsRaw.some((d) => typeof d !== "string")) {
+    return fail(`${r.app}: domains is not a list of names`);
+  }
+  const backends: Backend[] = backendsRaw.map((b: any) => {
+    const ok =
+      typeof b === "object" &&
+      b !== null &&
+      typeof b.host === "string" &&
+      b.host !== "" &&
+      Number.isInteger(b.port) &&
+      b.port > 0 &&
+      b.port < 65536;
+    if (!ok) return fail(`${r.app}: backend ${JSON.stringify(b)} needs host and port`);
+    return typeof b.id === "string"
+      ? { host: b.host, port: b.port, id: b.id }
+      : { host: b.host, port: b.port };
+  });
+  return { app: r.app, backends, domains: domainsRaw as string[] };
+}
+
+export const backendKey = (b: Backend): string => `${b.host}:${b.port}`;
+
+/**
+ * Round robin per app, skipping backends that recently refused connections. The mark is
+ * only a hint: when every untried backend is marked down we still try one, because a
+ * refused connection costs a millisecond while a needless 503 costs a user.
+ */
+export class Balancer {
+  private readonly next = new Map<string, number>();
+  private readonly downUntil = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Next backend for the app, never one in `tried`; null when none is left. */
+  pick(entry: RouteEntry, tried: ReadonlySet<string> = new Set()): Backend | null {
+    const { backends } = entry;
+    const n = backends.length;
+    if (n === 0) return null;
+    const start = (this.next.get(entry.app) ?? 0) % n;
+    let fallback = -1;
+    for (let i = 0; i < n; i++) {
+      const idx = (start + i) % n;
+      const b = backends[idx];
+      if (tried.has(backendKey(b))) continue;
+      if (!this.isDown(b)) return this.take(entry.app, idx, n, b);
+      if (fallback === -1) fallback = idx;
+    }
+    return fallback === -1 ? null : this.take(entry.app, fallback, n, backends[fallback]);
+  }
+
+  markDown(backend: Backend, ms: number): void {
+    this.downUntil.set(backendKey(backend), this.now() + ms);
+  }
+
+  isDown(backend: Backend): boolean {
+    const key = backendKey(backend);
+    const until = this.downUntil.get(key);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.downUntil.delete(key);
+    return false;
+  }
+
+  /** Drop an app's position, e.g. when the app is removed. */
+  forget(app: string): void {
+    this.next.delete(app);
+  }
+
+  private take(app: string, idx: number, n: number, b: Backend): Backend {
+    this.next.set(app, (idx + 1) % n);
+    return b;
+  }
+}
