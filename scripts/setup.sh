@@ -231,9 +231,22 @@ node_deps() {
       local t0
       t0=$(now_ms)
       log "npm ci..."
-      npm ci --no-audit --no-fund --loglevel=error 9>&-
+      local npm_log
+      npm_log="$(mktemp "${TMPDIR:-/tmp}/paas-npm-ci.XXXXXX")"
+      if npm ci --no-audit --no-fund --loglevel=error >"$npm_log" 2>&1 9>&-; then
+        log "npm ci took $(elapsed "$t0")"
+      else
+        # npm ci refuses a lockfile without the optional per-platform packages (esbuild,
+        # biome, ...), which is what a registry mirror that serves only this platform yields.
+        # npm install accepts it and installs the same versions.
+        grep -m 3 -E 'npm (error|ERR!)' "$npm_log" | grep -v -E 'npm (error|ERR!) *$' | sed 's/^/setup:   /' >&2 || true
+        warn "npm ci failed (above); falling back to npm install"
+        t0=$(now_ms)
+        npm install --no-audit --no-fund --loglevel=error 9>&- || die "npm install failed"
+        log "npm install took $(elapsed "$t0")"
+      fi
+      rm -f "$npm_log"
       touch "$stamp"
-      log "npm ci took $(elapsed "$t0")"
     fi
   else
     log "node_modules up to date"

@@ -64,7 +64,7 @@ build_busybox() {
   local tag=paas/busybox:latest src=/bin/busybox
   [[ -x $src ]] || die "$src is missing: install the busybox-static package"
   local recipe
-  recipe="$(recipe_hash "$here/busybox" -- "busybox=$(sha256sum <"$src")")"
+  recipe="$(cd "$here/busybox" && recipe_hash . -- "busybox=$(sha256sum <"$src")")"
   if image_is_current "$tag" "$recipe"; then
     log "$tag present"
     return
@@ -121,9 +121,9 @@ make_rootfs_tarball() {
 build_debian() {
   local tag=paas/debian:bookworm
   local rootfs_recipe recipe
-  rootfs_recipe="$(recipe_hash "$here/debian/customize-rootfs.sh" -- "suite=$suite" "variant=$variant" \
+  rootfs_recipe="$(cd "$here/debian" && recipe_hash customize-rootfs.sh -- "suite=$suite" "variant=$variant" \
     "mirror=$mirror" "security=$security_mirror" "arch=$(dpkg --print-architecture)")"
-  recipe="$(recipe_hash "$here/debian/Dockerfile" -- "rootfs=$rootfs_recipe")"
+  recipe="$(cd "$here/debian" && recipe_hash Dockerfile -- "rootfs=$rootfs_recipe")"
   if image_is_current "$tag" "$recipe"; then
     log "$tag present"
   else

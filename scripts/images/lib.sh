@@ -35,7 +35,9 @@ image_label() {
   docker image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
 }
 
-# recipe_hash FILE|DIR... [-- STRING...] -> short sha256 over file contents and extra strings
+# recipe_hash FILE|DIR... [-- STRING...] -> short sha256 over file contents and extra strings.
+# The file names as given are part of the hash: call it from inside the image's folder with
+# relative names, e.g. (cd "$dir" && recipe_hash .), so every checkout gets the same value.
 recipe_hash() {
   local files=() strings=()
   while (($#)); do
