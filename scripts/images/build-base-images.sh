@@ -51,12 +51,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# new_work_dir: make a scratch directory, removed on exit, and put its path in $work_dir
+# (not printed: a command substitution would register it in a subshell only)
 new_work_dir() {
   mkdir -p "$cache_dir"
-  local d
-  d="$(mktemp -d "$cache_dir/work.XXXXXX")"
-  work_dirs+=("$d")
-  printf '%s\n' "$d"
+  work_dir="$(mktemp -d "$cache_dir/work.XXXXXX")"
+  work_dirs+=("$work_dir")
 }
 
 # --- paas/busybox:latest ------------------------------------------------------------------
@@ -72,7 +72,8 @@ build_busybox() {
   local t0 ctx
   t0=$(now_ms)
   log "building $tag..."
-  ctx="$(new_work_dir)"
+  new_work_dir
+  ctx=$work_dir
   cp "$here/busybox/Dockerfile" "$here/busybox/passwd" "$here/busybox/group" "$ctx/"
   cp "$src" "$ctx/busybox"
   docker_build "$tag" base "$recipe" "$ctx"
@@ -96,7 +97,8 @@ make_rootfs_tarball() {
   [[ $(id -u) == 0 ]] || die "building the Debian base image needs root (debootstrap); run setup as root"
   command -v debootstrap >/dev/null || die "debootstrap is missing: install the debootstrap package"
   local work arch t0
-  work="$(new_work_dir)"
+  new_work_dir
+  work=$work_dir
   arch="$(dpkg --print-architecture)"
   mkdir -p "$cache_dir/debootstrap-debs"
   log "debootstrap --variant=$variant $suite from $mirror (takes a few minutes the first time)..."
@@ -136,7 +138,8 @@ build_debian() {
     else
       make_rootfs_tarball "$tarball"
     fi
-    ctx="$(new_work_dir)"
+    new_work_dir
+    ctx=$work_dir
     cp "$here/debian/Dockerfile" "$ctx/"
     ln "$tarball" "$ctx/rootfs.tar" 2>/dev/null || cp "$tarball" "$ctx/rootfs.tar"
     docker_build "$tag" base "$recipe" "$ctx"
