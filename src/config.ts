@@ -30,6 +30,16 @@ export interface Settings {
   defaultMemory: number;
   /** Seconds a web container gets to accept connections on its port. */
   startTimeout: number;
+  /** Seconds retired web containers keep serving in-flight requests before SIGTERM. */
+  drainSeconds: number;
+  /** Seconds between SIGTERM and SIGKILL. */
+  stopTimeout: number;
+  /** Seconds a new container must stay up before traffic moves (default check). */
+  checkUptime: number;
+  /** Releases whose images are kept. */
+  releaseRetention: number;
+  /** Seconds between reconcile passes. */
+  reconcileInterval: number;
   /** Public URL of the API, as users and git see it. */
   apiUrl: string;
   /** Debian mirror for stack images. */
@@ -140,6 +150,17 @@ export function loadSettings(env: Env = process.env): Settings {
     return n;
   };
 
+  const nonNegative = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) {
+      problems.push(`${name}="${raw}" must be a number of 0 or more (seconds)`);
+      return fallback;
+    }
+    return n;
+  };
+
   const dataDir = path.resolve(
     str("PAAS_DATA_DIR", isRoot ? "/var/lib/paas" : path.join(os.homedir(), ".paas")),
   );
@@ -212,6 +233,11 @@ export function loadSettings(env: Env = process.env): Settings {
     buildNoProxy: env.PAAS_BUILD_NO_PROXY || env.NO_PROXY || env.no_proxy || null,
     defaultMemory: defaultMemory ?? 512 * 1024 * 1024,
     startTimeout: positiveInt("PAAS_START_TIMEOUT", 60),
+    drainSeconds: nonNegative("PAAS_DRAIN_SECONDS", 10),
+    stopTimeout: nonNegative("PAAS_STOP_TIMEOUT", 10),
+    checkUptime: nonNegative("PAAS_CHECK_UPTIME", 3),
+    releaseRetention: positiveInt("PAAS_RELEASE_RETENTION", 5),
+    reconcileInterval: positiveInt("PAAS_RECONCILE_INTERVAL", 30),
     apiUrl: str("PAAS_API_URL", `http://${hostForUrl}:${apiPort}`).replace(/\/+$/, ""),
     stackMirror: str("PAAS_STACK_MIRROR", "http://deb.debian.org/debian"),
     stackBuildImage: env.PAAS_STACK_BUILD_IMAGE || null,

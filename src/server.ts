@@ -18,6 +18,8 @@ import { gitRouter } from "./git/http.js";
 import { Repos } from "./git/repos.js";
 import { createLogger } from "./log.js";
 import { startRouter } from "./router/index.js";
+import { Deployer } from "./runtime/deploy.js";
+import { Reconciler } from "./runtime/reconcile.js";
 import { Runtime } from "./runtime/runtime.js";
 import { openStore } from "./store/index.js";
 
@@ -52,6 +54,7 @@ export async function startServer(
   }
   const docker = connectDocker();
   const runtime = new Runtime(settings, store, docker);
+  const deployer = new Deployer(settings, store, docker, runtime);
   const queue = new BuildQueue(store, settings.redisUrl);
   const repos = new Repos(settings.dataDir);
   const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
@@ -61,9 +64,12 @@ export async function startServer(
   let worker: WorkerHandle | null = null;
   if (has("worker")) {
     const builders: Builder[] = [dockerfileBuilder, ...(await optionalBuilders())];
-    const run = pipelineRunner({ settings, store, runtime, docker, builders });
+    const run = pipelineRunner({ settings, store, runtime, deployer, docker, builders });
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
+    const reconciler = new Reconciler(settings, store, docker, logger.child("reconcile"));
+    reconciler.start();
+    closers.push(() => reconciler.stop());
   }
 
   let apiPort: number | null = null;
@@ -84,7 +90,7 @@ export async function startServer(
         }),
       );
     }
-    if (has("api")) app.use(apiRouter({ settings, store, runtime, queue, repos, log: logger.child("api") }));
+    if (has("api")) app.use(apiRouter({ settings, store, runtime, deployer, docker, queue, repos, log: logger.child("api") }));
     app.get("/", (_req, res) => {
       res.type("text/plain").send("paas API: see /api/v1 (token required)\n");
     });
@@ -99,13 +105,15 @@ export async function startServer(
 
   let routerPort: number | null = null;
   if (has("router")) {
+    const routerLog = logger.child("router");
     const subscriber = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
     subscriber.on("error", () => {});
     const router = await startRouter({
       settings,
       routes: store.routes,
       subscriber,
-      log: logger.child("router") as (msg: string, ctx?: object) => void,
+      // Access lines already carry their fields in msg.
+      log: (msg) => routerLog(msg),
       port: settings.httpPort,
       host: settings.bind,
     });

@@ -3,7 +3,9 @@ import { requireAuth } from "./auth.js";
 import { errorMiddleware } from "./errors.js";
 import { appsRoutes } from "./routes/apps.js";
 import { configRoutes } from "./routes/config.js";
+import { formationRoutes } from "./routes/formation.js";
 import { processRoutes } from "./routes/processes.js";
+import { releaseRoutes } from "./routes/releases.js";
 import type { Services } from "./services.js";
 
 /** The REST API under /api/v1. Every route needs a token. */
@@ -17,6 +19,8 @@ export function apiRouter(s: Services): express.Router {
   v1.use(appsRoutes(s));
   v1.use(configRoutes(s));
   v1.use(processRoutes(s));
+  v1.use(releaseRoutes(s));
+  v1.use(formationRoutes(s));
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
   });

@@ -1,6 +1,8 @@
 import type { BuildQueue } from "../builder/queue.js";
 import type { Settings } from "../config.js";
 import type { Repos } from "../git/repos.js";
+import type { DockerParts } from "../docker/index.js";
+import type { Deployer } from "../runtime/deploy.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
 
@@ -9,6 +11,8 @@ export interface Services {
   settings: Settings;
   store: Store;
   runtime: Runtime;
+  deployer: Deployer;
+  docker: DockerParts;
   queue: BuildQueue;
   repos: Repos;
   log: (msg: string, ctx?: Record<string, unknown>) => void;

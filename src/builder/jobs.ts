@@ -23,6 +23,16 @@ export interface ReleaseJob {
   user: string;
 }
 
-export type JobData = BuildJob | ReleaseJob;
+/** Roll back to an earlier release (null: the one before the current). */
+export interface RollbackJob {
+  kind: "rollback";
+  buildId: string;
+  app: string;
+  seq: number;
+  target: number | null;
+  user: string;
+}
+
+export type JobData = BuildJob | ReleaseJob | RollbackJob;
 
 export const QUEUE_NAME = "builds";

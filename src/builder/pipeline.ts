@@ -1,24 +1,17 @@
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Settings } from "../config.js";
-import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedLabels } from "../docker/labels.js";
 import { BuildFailed } from "../errors.js";
 import type { AppName } from "../names.js";
-import { appUrl, releaseLive, rerelease } from "../runtime/release.js";
-import type { Runtime } from "../runtime/runtime.js";
-import type { Store } from "../store/index.js";
+import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../runtime/app-json.js";
+import { appUrl, type ReleaseDeps, releaseLive, rerelease, rollback } from "../runtime/release.js";
 import { releaseTag, saveRelease } from "../store/releases.js";
 import { unpackSource } from "./context.js";
 import type { BuildJob, JobData } from "./jobs.js";
 import type { Builder } from "./types.js";
 
-export interface PipelineDeps {
-  settings: Settings;
-  store: Store;
-  runtime: Runtime;
-  docker: DockerParts;
+export interface PipelineDeps extends ReleaseDeps {
   builders: Builder[];
 }
 
@@ -54,6 +47,7 @@ export async function runBuild(
     const sourceDir = path.join(workDir, "src");
     await unpackSource(job.tarPath, sourceDir);
     const builder = await chooseBuilder(deps.builders, appRecord.builder, sourceDir);
+    const appJson = await readAppJson(sourceDir);
     const config = await store.config.get(app);
     const release = await store.releases.create(app, {
       image: null,
@@ -117,7 +111,22 @@ export async function runBuild(
 export function pipelineRunner(deps: PipelineDeps) {
   return async (job: JobData, emit: (line: string) => void): Promise<string> => {
     if (job.kind === "build") return runBuild(deps, job, emit);
-    await rerelease(deps, job.app as AppName, job.description, job.user, emit);
+    if (job.kind === "rollback") {
+      const live = await rollback(deps, job.app as AppName, job.target, job.user, emit, job.buildId);
+      emit(`       now at v${live.version}`);
+    } else {
+      await rerelease(deps, job.app as AppName, job.description, job.user, emit, job.buildId);
+    }
     return appUrl(deps.settings, job.app);
   };
+}
+
+async function readAppJson(dir: string): Promise<AppJson> {
+  const file = path.join(dir, "app.json");
+  try {
+    return parseAppJson(await fsp.readFile(file, "utf8"));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return EMPTY_APP_JSON;
+    throw err;
+  }
 }

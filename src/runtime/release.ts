@@ -1,8 +1,21 @@
 import type { Settings } from "../config.js";
+import type { DockerParts } from "../docker/index.js";
+import { invalid } from "../errors.js";
 import type { AppName } from "../names.js";
+import { formationFor } from "../store/formation.js";
 import type { Store } from "../store/index.js";
 import { type Release, releaseTag, saveRelease } from "../store/releases.js";
+import type { Deployer } from "./deploy.js";
+import { gcImages } from "./gc.js";
 import type { Runtime } from "./runtime.js";
+
+export interface ReleaseDeps {
+  settings: Settings;
+  store: Store;
+  runtime: Runtime;
+  deployer: Deployer;
+  docker: DockerParts;
+}
 
 export function appUrl(settings: Settings, app: string): string {
   const port = settings.httpPort === 80 ? "" : `:${settings.httpPort}`;
@@ -13,47 +26,97 @@ export function appUrl(settings: Settings, app: string): string {
  * Put a release live: deploy it under the app's lock, then record it as current. A failed
  * deploy marks the release failed and leaves the previous one serving.
  */
-export async function releaseLive(
-  deps: { settings: Settings; store: Store; runtime: Runtime },
-  app: AppName,
-  release: Release,
-  log: (line: string) => void,
-): Promise<void> {
-  const { store, runtime } = deps;
+export async function releaseLive(deps: ReleaseDeps, app: AppName, release: Release, log: (line: string) => void) {
+  const { store } = deps;
+  let live: Release = release;
   try {
-    await store.lock.withLock(app, () => runtime.deploy(app, release, log));
+    await store.lock.withLock(app, async () => {
+      const formation = formationFor(await store.formation.get(app), release.processTypes);
+      await deps.deployer.deploy(app, release, formation, log, { releasePhase: true });
+      await store.formation.set(app, formation);
+      live = { ...release, formation, status: "succeeded" };
+      await saveRelease(store, app, live);
+      await store.apps.setCurrentRelease(app, release.version);
+    });
   } catch (err) {
     await saveRelease(store, app, { ...release, status: "failed" });
     throw err;
   }
-  await saveRelease(store, app, { ...release, status: "succeeded" });
-  await store.apps.setCurrentRelease(app, release.version);
   log(`-----> Released ${releaseTag(release.version)}`);
+  await gcImages(deps, app, log).catch((err) => log(` !     could not remove old images: ${String(err)}`));
+  return live;
+}
+
+/** The app's current release, or a clear error when there is none yet. */
+export async function currentRelease(store: Store, app: AppName): Promise<Release> {
+  const record = await store.apps.require(app);
+  const current = record.release ? await store.releases.get(app, record.release) : null;
+  if (!current?.image) throw invalid(`app "${app}" has no release yet: deploy it first with git push paas main`);
+  return current;
 }
 
 /** A new release of the current image with the app's current config (config change, restart). */
 export async function rerelease(
-  deps: { settings: Settings; store: Store; runtime: Runtime },
+  deps: ReleaseDeps,
   app: AppName,
   description: string,
   user: string,
   log: (line: string) => void,
+  buildId?: string,
 ): Promise<Release | null> {
   const record = await deps.store.apps.require(app);
   if (record.release === 0) return null;
-  const current = await deps.store.releases.get(app, record.release);
-  if (!current?.image) return null;
+  const current = await currentRelease(deps.store, app);
   const config = await deps.store.config.get(app);
   const release = await deps.store.releases.create(app, {
-    image: current.image,
-    commit: current.commit,
+    ...carryOver(current),
     config,
-    processTypes: current.processTypes,
-    port: current.port,
     description,
     user,
+    buildId,
   });
-  log(`-----> ${description}: restarting ${app} as ${releaseTag(release.version)}`);
-  await releaseLive(deps, app, release, log);
-  return release;
+  log(`-----> ${description}: deploying ${app} as ${releaseTag(release.version)}`);
+  return releaseLive(deps, app, release, log);
+}
+
+/** Roll back: a new release with an earlier release's image and config (as Heroku does). */
+export async function rollback(
+  deps: ReleaseDeps,
+  app: AppName,
+  target: number | null,
+  user: string,
+  log: (line: string) => void,
+  buildId?: string,
+): Promise<Release> {
+  const current = await currentRelease(deps.store, app);
+  const all = await deps.store.releases.list(app);
+  const to = target
+    ? all.find((r) => r.version === target)
+    : all.find((r) => r.version < current.version && r.status === "succeeded" && r.image);
+  if (!to) {
+    throw invalid(
+      target
+        ? `release v${target} of ${app} does not exist; see \`paas releases\``
+        : `${app} has no earlier successful release to roll back to`,
+    );
+  }
+  if (!to.image || to.status === "failed") {
+    throw invalid(`release v${to.version} cannot be rolled back to: it ${to.status === "failed" ? "failed" : "has no image"}`);
+  }
+  const release = await deps.store.releases.create(app, {
+    ...carryOver(to),
+    config: to.config,
+    description: `Rollback to v${to.version}`,
+    user,
+    buildId,
+  });
+  log(`-----> Rolling back ${app} to v${to.version} as ${releaseTag(release.version)}`);
+  const live = await releaseLive(deps, app, release, log);
+  // The rolled-back-to config is the app's config from now on.
+  await deps.store.config.replace(app, to.config);
+  return live;
+}
+
+function carryOver(r: Release) {
+  return { image: r.image, commit: r.commit, processTypes: r.processTypes, port: r.port, appJson: r.appJson };
 }

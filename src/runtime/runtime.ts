@@ -24,18 +24,7 @@ export interface ProcessInfo {
   container: string;
 }
 
-interface Started {
-  slot: Slot;
-  id: string;
-  finalName: string;
-  port: number | null;
-}
-
-/**
- * Release -> containers. A deploy starts the new release next to the old one, waits until
- * every web container accepts connections, moves the route, then retires the old ones.
- * On any failure the new containers go and the old release keeps serving.
- */
+/** What runs: list, inspect, log and remove an app's containers. Deploys live in deploy.ts. */
 export class Runtime {
   constructor(
     private readonly settings: Settings,
@@ -47,85 +36,7 @@ export class Runtime {
     return this.docker.containers.list(ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]));
   }
 
-  async deploy(app: string, release: Release, log: (line: string) => void): Promise<void> {
-    const formation = formationFor(await this.store.formation.get(app), release.processTypes);
-    const old = await this.appContainers(app);
-    const tag = releaseTag(release.version);
-    const started: Started[] = [];
-    try {
-      for (const slot of slotsFor(formation)) {
-        const finalName = containerName(this.settings.namespace, app, slot);
-        const tempName = containerName(this.settings.namespace, app, slot, tag);
-        await this.removeByName(tempName);
-        const spec = planContainer({
-          namespace: this.settings.namespace,
-          app,
-          release,
-          slot,
-          memory: this.settings.defaultMemory,
-          name: tempName,
-        });
-        const id = await this.docker.containers.create(spec);
-        started.push({ slot, id, finalName, port: null });
-        await this.docker.containers.start(id);
-        log(`-----> Starting ${slot.type}.${slot.index} (${tag})`);
-      }
-      for (const s of started) await this.checkStarted(s, release);
-    } catch (err) {
-      const details = await this.lastLines(started);
-      await Promise.all(started.map((s) => this.docker.containers.remove(s.id)));
-      if (err instanceof DeployFailed)
-        throw new DeployFailed(err.message, [...(err.details ?? []), ...details]);
-      throw new DeployFailed(`could not start ${tag}: ${messageOf(err)}`, details);
-    }
-
-    // Every new container is up: move traffic, then retire the old release.
-    const backends: Backend[] = started
-      .filter((s) => s.slot.type === "web" && s.port)
-      .map((s) => ({ host: "127.0.0.1", port: s.port!, id: s.finalName }));
-    await this.store.routes.setBackends(app, backends);
-    await this.store.formation.set(app, formation);
-    if (old.length > 0) {
-      log(`-----> Retiring ${old.length} container(s) of the previous release`);
-      // In-flight requests on the old containers get a moment to finish.
-      await new Promise((r) => setTimeout(r, 1000));
-      await Promise.all(
-        old.map((c) => this.docker.containers.stop(c.Id, 10).then(() => this.docker.containers.remove(c.Id))),
-      );
-    }
-    for (const s of started) {
-      await this.docker.containers.rename(s.id, s.finalName).catch(() => {});
-    }
-  }
-
-  /** Wait until a new container is running and (web) accepts connections on its port. */
-  private async checkStarted(s: Started, release: Release): Promise<void> {
-    const name = `${s.slot.type}.${s.slot.index}`;
-    const info = await this.docker.containers.inspect(s.id);
-    if (s.slot.type !== "web") {
-      if (!info?.State.Running)
-        throw new DeployFailed(`${name} exited at once (exit code ${info?.State.ExitCode})`);
-      return;
-    }
-    const binding = info?.NetworkSettings.Ports?.[`${release.port}/tcp`]?.[0];
-    if (!binding) throw new DeployFailed(`${name} has no published port`);
-    s.port = Number(binding.HostPort);
-    const outcome = await waitForPort("127.0.0.1", s.port, {
-      timeoutMs: this.settings.startTimeout * 1000,
-      isAlive: async () => {
-        const i = await this.docker.containers.inspect(s.id);
-        return Boolean(i?.State.Running) && (i?.RestartCount ?? 0) === 0;
-      },
-    });
-    if (outcome === "died") throw new DeployFailed(`${name} crashed while starting`);
-    if (outcome === "timeout") {
-      throw new DeployFailed(
-        `${name} did not accept connections on port ${release.port} within ${this.settings.startTimeout}s: make the web process listen on $PORT`,
-      );
-    }
-  }
-
-  private async lastLines(started: Started[]): Promise<string[]> {
+  async lastLines(started: { id: string; slot: Slot }[]): Promise<string[]> {
     const out: string[] = [];
     for (const s of started) {
       const lines = await this.docker.containers.logs(s.id, { tail: 10 }).catch(() => [] as string[]);
@@ -135,7 +46,7 @@ export class Runtime {
     return out;
   }
 
-  private async removeByName(name: string): Promise<void> {
+  async removeByName(name: string): Promise<void> {
     const info = await this.docker.containers.inspect(name);
     // Prove the platform owns it before deleting.
     if (info && info.Config.Labels?.[LABEL.namespace] === this.settings.namespace) {

@@ -6,6 +6,7 @@ import { FormationStore } from "./formation.js";
 import { Keys } from "./keys.js";
 import { AppLock } from "./lock.js";
 import { ReleasesStore } from "./releases.js";
+import { ResourcesStore } from "./resources.js";
 import { RoutesStore } from "./routes.js";
 import { TokensStore } from "./tokens.js";
 
@@ -28,6 +29,7 @@ export interface Store {
   tokens: TokensStore;
   builds: BuildsStore;
   lock: AppLock;
+  resources: ResourcesStore;
 }
 
 export function openStore(redisUrl: string, namespace: string): Store {
@@ -48,5 +50,6 @@ export function storeOver(redis: Redis, namespace: string): Store {
     tokens: new TokensStore(redis, keys),
     builds: new BuildsStore(redis, keys),
     lock: new AppLock(redis, keys),
+    resources: new ResourcesStore(redis, keys),
   };
 }

@@ -19,6 +19,7 @@ export class Keys {
   buildSeq = (app: string) => `${this.ns}:build-seq:${app}`;
   buildTurn = (app: string) => `${this.ns}:build-turn:${app}`;
   lock = (app: string) => `${this.ns}:lock:${app}`;
+  resources = (app: string) => `${this.ns}:resources:${app}`;
   appLog = (app: string) => `${this.ns}:log:${app}`;
   /** bullmq prefix: its keys live under our namespace too. */
   bullPrefix = () => `${this.ns}:bull`;

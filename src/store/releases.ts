@@ -1,4 +1,6 @@
 import type { Redis } from "ioredis";
+import type { AppJson } from "../runtime/app-json.js";
+import type { Formation } from "./formation.js";
 import type { Keys } from "./keys.js";
 
 export type ReleaseStatus = "pending" | "succeeded" | "failed";
@@ -17,8 +19,12 @@ export interface Release {
   user: string;
   createdAt: string;
   status: ReleaseStatus;
-  /** Build id whose log belongs to this release. */
+  /** Build or release job whose log belongs to this release. */
   buildId?: string;
+  /** app.json health checks and scripts, read at build time. */
+  appJson?: AppJson;
+  /** The formation this release ran with (set when it went live). */
+  formation?: Formation;
 }
 
 /** Numbered releases, one hash per app keyed by version. */

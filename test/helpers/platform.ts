@@ -127,6 +127,9 @@ export class Platform {
       PAAS_DOMAIN: "paas.test",
       PAAS_REDIS_URL: REDIS_URL,
       PAAS_START_TIMEOUT: "30",
+      PAAS_DRAIN_SECONDS: "1",
+      PAAS_CHECK_UPTIME: "1",
+      PAAS_STOP_TIMEOUT: "3",
       ...extraEnv,
     };
     const child = spawn(process.execPath, [CLI, "server"], { env, stdio: ["ignore", "pipe", "pipe"] });

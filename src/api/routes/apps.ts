@@ -95,27 +95,5 @@ export function appsRoutes(s: Services): express.Router {
     }),
   );
 
-  r.get(
-    "/apps/:app/releases",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
-      const num = req.query.num === undefined ? 10 : Number(req.query.num);
-      if (!Number.isInteger(num) || num < 1) throw invalid("--num must be a whole number of 1 or more");
-      const list = (await s.store.releases.list(name)).slice(0, num);
-      res.json(
-        list.map((r) => ({
-          version: `v${r.version}`,
-          description: r.description,
-          status: r.status,
-          createdAt: r.createdAt,
-          user: r.user,
-          image: r.image,
-          commit: r.commit,
-        })),
-      );
-    }),
-  );
-
   return r;
 }

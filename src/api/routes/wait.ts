@@ -4,7 +4,9 @@ import type { Services } from "../services.js";
 /** Enqueue a release job and wait for its outcome; a failure becomes a DeployFailed with the log tail. */
 export async function waitForJob(
   s: Services,
-  job: { kind: "release"; app: string; description: string; user: string },
+  job:
+    | { kind: "release"; app: string; description: string; user: string }
+    | { kind: "rollback"; app: string; target: number | null; user: string },
 ): Promise<void> {
   const buildId = await s.queue.enqueue(job);
   const lines: string[] = [];

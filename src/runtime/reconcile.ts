@@ -1,0 +1,253 @@
+import type Docker from "dockerode";
+import type { Settings } from "../config.js";
+import type { DockerParts } from "../docker/index.js";
+import { LABEL, ownedFilter } from "../docker/labels.js";
+import { messageOf } from "../errors.js";
+import type { AppName } from "../names.js";
+import type { Store } from "../store/index.js";
+import { releaseTag } from "../store/releases.js";
+import { limitsFor } from "../store/resources.js";
+import type { Backend } from "../store/routes.js";
+import { containerName, planContainer, slotsFor } from "./plan.js";
+import { probePort } from "./readiness.js";
+
+type Log = (msg: string, ctx?: Record<string, unknown>) => void;
+
+/** What reconcile would change for one app: a pure comparison of wanted and found. */
+export interface ReconcilePlan {
+  remove: { id: string; why: string }[];
+  start: { id: string; slot: string }[];
+  create: { type: string; index: number }[];
+}
+
+export function planReconcile(
+  wanted: { release: string | null; formation: Record<string, number> },
+  found: Docker.ContainerInfo[],
+): ReconcilePlan {
+  const plan: ReconcilePlan = { remove: [], start: [], create: [] };
+  const bySlot = new Map<string, Docker.ContainerInfo[]>();
+  for (const c of found) {
+    const type = c.Labels[LABEL.process] ?? "";
+    const index = Number(c.Labels[LABEL.instance] ?? 0);
+    const slotKey = `${type}.${index}`;
+    if (!wanted.release || c.Labels[LABEL.release] !== wanted.release) {
+      plan.remove.push({ id: c.Id, why: `${slotKey} belongs to ${c.Labels[LABEL.release] ?? "no release"}, not the current one` });
+      continue;
+    }
+    if (index < 1 || index > (wanted.formation[type] ?? 0)) {
+      plan.remove.push({ id: c.Id, why: `${slotKey} is beyond the formation` });
+      continue;
+    }
+    bySlot.set(slotKey, [...(bySlot.get(slotKey) ?? []), c]);
+  }
+  for (const [slotKey, list] of bySlot) {
+    // Keep the running one (or the first); extra containers for one slot are strays.
+    const sorted = [...list].sort((a, b) => Number(b.State === "running") - Number(a.State === "running"));
+    for (const extra of sorted.slice(1)) plan.remove.push({ id: extra.Id, why: `stray duplicate of ${slotKey}` });
+    const keep = sorted[0];
+    if (keep.State === "exited" || keep.State === "created") plan.start.push({ id: keep.Id, slot: slotKey });
+  }
+  if (wanted.release) {
+    for (const slot of slotsFor(wanted.formation)) {
+      if (!bySlot.has(`${slot.type}.${slot.index}`)) plan.create.push(slot);
+    }
+  }
+  return plan;
+}
+
+/**
+ * Keeps what runs equal to what was asked: on start, periodically, and whenever Docker
+ * reports an app container died or started (also after dockerd restarts), it compares the
+ * wanted formation with the containers found by label, fixes the difference under the
+ * app's lock, and points the route at the web containers that answer.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | null = null;
+  private events: NodeJS.ReadableStream | null = null;
+  private stopped = false;
+  private pending = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly store: Store,
+    private readonly docker: DockerParts,
+    private readonly log: Log,
+  ) {}
+
+  start(): void {
+    void this.all();
+    this.timer = setInterval(() => void this.all(), this.settings.reconcileInterval * 1000);
+    void this.watchEvents();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const t of this.pending.values()) clearTimeout(t);
+    (this.events as unknown as { destroy?: () => void } | null)?.destroy?.();
+  }
+
+  async all(): Promise<void> {
+    try {
+      const apps = await this.store.apps.list();
+      for (const app of apps) await this.app(app);
+      await this.removeOrphanApps(new Set(apps));
+    } catch (err) {
+      this.log("reconcile failed", { error: messageOf(err) });
+    }
+  }
+
+  /** Reconcile one app; skipped (not waited for) while a deploy or scale holds its lock. */
+  async app(app: AppName): Promise<ReconcilePlan | null> {
+    try {
+      return await this.store.lock.withLock(app, () => this.fix(app), 2_000);
+    } catch (err) {
+      this.log("reconcile skipped", { app, reason: messageOf(err) });
+      return null;
+    }
+  }
+
+  private async fix(app: AppName): Promise<ReconcilePlan> {
+    const record = await this.store.apps.get(app);
+    if (!record) {
+      // A deleted app: its containers go, and it gets no route back.
+      await this.removeOrphanApps(new Set(await this.store.apps.list()));
+      return { remove: [], start: [], create: [] };
+    }
+    const release = record?.release ? await this.store.releases.get(app, record.release) : null;
+    const formation = await this.store.formation.get(app);
+    const found = await this.docker.containers.list(ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]));
+    const plan = planReconcile({ release: release?.image ? releaseTag(release.version) : null, formation }, found);
+    for (const r of plan.remove) {
+      await this.docker.containers.remove(r.id);
+      this.log("reconcile removed a container", { app, why: r.why });
+    }
+    for (const s of plan.start) {
+      await this.docker.containers.start(s.id).catch(() => {});
+      this.log("reconcile restarted a stopped container", { app, slot: s.slot });
+    }
+    if (release?.image) {
+      for (const slot of plan.create) {
+        const name = containerName(this.settings.namespace, app, slot);
+        const existing = await this.docker.containers.inspect(name);
+        if (existing && existing.Config.Labels?.[LABEL.namespace] === this.settings.namespace) {
+          await this.docker.containers.remove(existing.Id);
+        }
+        const limits = limitsFor(await this.store.resources.get(app), slot.type, { memory: this.settings.defaultMemory });
+        const spec = planContainer({
+          namespace: this.settings.namespace,
+          app,
+          release,
+          slot,
+          memory: limits.memory,
+          cpus: limits.cpu,
+          name,
+        });
+        const id = await this.docker.containers.create(spec);
+        await this.docker.containers.start(id);
+        this.log("reconcile started a missing container", { app, slot: `${slot.type}.${slot.index}` });
+      }
+    }
+    await this.syncRoute(app, release?.port ?? 5000, plan.create.length > 0 || plan.start.length > 0);
+    return plan;
+  }
+
+  /** Route = running web containers of the app that accept connections. */
+  private async syncRoute(app: AppName, port: number, waitForNew: boolean): Promise<void> {
+    const deadline = Date.now() + (waitForNew ? this.settings.startTimeout * 1000 : 0);
+    for (;;) {
+      const list = await this.docker.containers.list(
+        ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`, `${LABEL.process}=web`]),
+      );
+      const backends: Backend[] = [];
+      let missing = 0;
+      for (const c of list) {
+        const p = c.Ports.find((x) => x.PrivatePort === port && x.PublicPort);
+        if (c.State !== "running" || !p) {
+          missing++;
+          continue;
+        }
+        if (await probePort("127.0.0.1", p.PublicPort, 200)) {
+          backends.push({ host: "127.0.0.1", port: p.PublicPort, id: c.Names[0]?.replace(/^\//, "") });
+        } else missing++;
+      }
+      const current = await this.store.routes.get(app);
+      const key = (bs: Backend[]) => bs.map((b) => `${b.host}:${b.port}`).sort().join(",");
+      if (!current || key(current.backends) !== key(backends)) {
+        await this.store.routes.setBackends(app, backends);
+        this.log("reconcile updated the route", { app, backends: backends.length });
+      }
+      if (missing === 0 || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private async removeOrphanApps(apps: Set<string>): Promise<void> {
+    const all = await this.docker.containers.list(ownedFilter(this.settings.namespace, undefined, [`${LABEL.kind}=app`]));
+    for (const c of all) {
+      const app = c.Labels[LABEL.app];
+      if (app && !apps.has(app)) {
+        await this.docker.containers.remove(c.Id);
+        this.log("reconcile removed a container of a deleted app", { app });
+      }
+    }
+  }
+
+  /** Docker's event stream: a container died or started -> reconcile its app soon. */
+  private async watchEvents(): Promise<void> {
+    let backoff = 1000;
+    while (!this.stopped) {
+      try {
+        const stream = (await this.docker.raw.getEvents({
+          filters: JSON.stringify({
+            type: ["container"],
+            event: ["die", "start", "destroy"],
+            label: [`${LABEL.managed}=true`, `${LABEL.namespace}=${this.settings.namespace}`, `${LABEL.kind}=app`],
+          }),
+        })) as NodeJS.ReadableStream;
+        this.events = stream;
+        backoff = 1000;
+        // After (re)connecting, dockerd may have restarted: check everything.
+        void this.all();
+        await new Promise<void>((resolve) => {
+          let buf = "";
+          stream.on("data", (chunk: Buffer) => {
+            buf += chunk.toString("utf8");
+            let nl = buf.indexOf("\n");
+            while (nl >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              nl = buf.indexOf("\n");
+              try {
+                const ev = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+                const app = ev.Actor?.Attributes?.[LABEL.app];
+                if (app) this.soon(app as AppName);
+              } catch {
+                // A partial or foreign line: ignore.
+              }
+            }
+          });
+          stream.on("end", () => resolve());
+          stream.on("error", () => resolve());
+          stream.on("close", () => resolve());
+        });
+      } catch {
+        // dockerd is down: retry with backoff.
+      }
+      if (this.stopped) return;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 15_000);
+    }
+  }
+
+  private soon(app: AppName): void {
+    if (this.stopped || this.pending.has(app)) return;
+    this.pending.set(
+      app,
+      setTimeout(() => {
+        this.pending.delete(app);
+        void this.app(app);
+      }, 1000),
+    );
+  }
+}
