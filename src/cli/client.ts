@@ -7,22 +7,77 @@ import { type ErrorCode, PaasError } from "../errors.js";
 export interface Release {
   version: string;
   description?: string;
+  /** "pending", "succeeded" or "failed". */
   status?: string;
   createdAt?: string;
   user?: string;
   image?: string;
   commit?: string | null;
+  /** The release the app runs now (not always the newest: a newer one may have failed). */
+  current?: boolean;
 }
+
+export interface ReleaseInfo extends Release {
+  configKeys?: string[];
+  formation?: Formation;
+  processTypes?: Record<string, string>;
+}
+
+/** Containers wanted per process type, e.g. {web: 2, worker: 1}. */
+export type Formation = Record<string, number>;
+
+/** What `ps:scale` asks for per process type: "3" sets the count, "+1" and "-1" change it. */
+export type FormationChange = Record<string, string>;
 
 export interface Proc {
   name: string;
   type: string;
+  index?: number;
+  /** "up", "starting", "crashed", "restarting" or "stopped". */
   state: string;
   release: string | null;
   command: string | null;
   startedAt: string | null;
   restarts: number;
   port: number | null;
+  container?: string | null;
+}
+
+/** Memory like "512m" and CPUs like 0.5; null is no limit (or, for a type, the default). */
+export interface Limits {
+  memory: string | null;
+  cpu: number | null;
+}
+
+export interface Resources {
+  defaults: Limits;
+  types: Record<string, Limits>;
+}
+
+export interface ResourcesChange {
+  type?: string;
+  memory?: string;
+  cpu?: number;
+}
+
+/** null: a Dockerfile wins if the repo has one, buildpacks otherwise. */
+export type Builder = "dockerfile" | "buildpacks" | null;
+
+export interface Buildpacks {
+  buildpacks: string[];
+  builder: Builder;
+}
+
+export interface StackImage {
+  image: string;
+  version: string;
+  /** Tool versions, e.g. {node: "18.19.0", python: "3.11.2"}. */
+  installed?: Record<string, string>;
+}
+
+export interface Stack {
+  build: StackImage | null;
+  run: StackImage | null;
 }
 
 export interface App {
@@ -99,6 +154,81 @@ export class ApiClient {
 
   releases(app: string, num?: number): Promise<Release[]> {
     return this.json("GET", `/apps/${seg(app)}/releases${num ? `?num=${num}` : ""}`);
+  }
+
+  /** `version` is "v3" or "current". */
+  release(app: string, version: string): Promise<ReleaseInfo> {
+    return this.json("GET", `/apps/${seg(app)}/releases/${seg(version)}`);
+  }
+
+  /** Deploys a copy of an older release (default: the one before the current); takes minutes. */
+  rollback(app: string, version?: string): Promise<{ version: string; rolledBackTo: string }> {
+    return this.json("POST", `/apps/${seg(app)}/releases/rollback`, version ? { version } : {});
+  }
+
+  /** The release's build and release-phase log, as plain text. */
+  async releaseOutput(app: string, version: string): Promise<string> {
+    const res = await this.send("GET", `/apps/${seg(app)}/releases/${seg(version)}/output`);
+    return res.text();
+  }
+
+  formation(app: string): Promise<Formation> {
+    return this.json("GET", `/apps/${seg(app)}/formation`);
+  }
+
+  scale(app: string, change: FormationChange): Promise<{ formation: Formation }> {
+    return this.json("PATCH", `/apps/${seg(app)}/formation`, change);
+  }
+
+  /** Restart every process, one type ("web") or one process ("web.1"). */
+  restart(app: string, target?: string): Promise<{ restarted: string[] }> {
+    return this.json("POST", `/apps/${seg(app)}/ps/restart`, target ? { target } : {});
+  }
+
+  stop(app: string, target: string): Promise<{ stopped: string }> {
+    return this.json("POST", `/apps/${seg(app)}/ps/stop`, { target });
+  }
+
+  resources(app: string): Promise<Resources> {
+    return this.json("GET", `/apps/${seg(app)}/resources`);
+  }
+
+  setResources(app: string, change: ResourcesChange): Promise<unknown> {
+    return this.json("PATCH", `/apps/${seg(app)}/resources`, change);
+  }
+
+  checks(app: string): Promise<{ enabled: boolean }> {
+    return this.json("GET", `/apps/${seg(app)}/checks`);
+  }
+
+  setChecks(app: string, enabled: boolean): Promise<unknown> {
+    return this.json("PUT", `/apps/${seg(app)}/checks`, { enabled });
+  }
+
+  buildpacks(app: string): Promise<Buildpacks> {
+    return this.json("GET", `/apps/${seg(app)}/buildpacks`);
+  }
+
+  /** Replaces the whole list; an empty list means detect on each push. */
+  setBuildpacks(app: string, buildpacks: string[]): Promise<unknown> {
+    return this.json("PUT", `/apps/${seg(app)}/buildpacks`, { buildpacks });
+  }
+
+  setBuilder(app: string, builder: Builder): Promise<unknown> {
+    return this.json("PUT", `/apps/${seg(app)}/builder`, { builder });
+  }
+
+  purgeCache(app: string): Promise<{ purged: boolean }> {
+    return this.json("DELETE", `/apps/${seg(app)}/cache`);
+  }
+
+  stack(): Promise<Stack> {
+    return this.json("GET", "/stack");
+  }
+
+  /** Rebuilds the build and run stack images; answers when both are built (minutes). */
+  buildStack(): Promise<{ build: string; run: string }> {
+    return this.json("POST", "/stack/build");
   }
 
   async logs(app: string, lines: number): Promise<string> {

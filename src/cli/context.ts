@@ -46,8 +46,16 @@ export function withAppOption(cmd: Command): Command {
   return cmd.option("-a, --app <app>", "app to run the command against (default: from the paas git remote)");
 }
 
-/** Heroku-style "Doing X... done": the line is finished with "!" if the work fails. */
-export async function progress<T>(io: Io, text: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Heroku-style "Doing X... done": the line is finished with "!" if the work fails, and
+ * `done` may say more from the result ("done, v7").
+ */
+export async function progress<T>(
+  io: Io,
+  text: string,
+  work: () => Promise<T>,
+  done: (result: T) => string = () => "done",
+): Promise<T> {
   io.write(`${text}... `);
   let result: T;
   try {
@@ -56,7 +64,7 @@ export async function progress<T>(io: Io, text: string, work: () => Promise<T>):
     io.write("!\n");
     throw err;
   }
-  io.write("done\n");
+  io.write(`${done(result)}\n`);
   return result;
 }
 

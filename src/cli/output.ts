@@ -78,6 +78,49 @@ export function formatSince(time: string | null | undefined, now: Date): string 
   return `${Math.floor(hours / 24)}d ago`;
 }
 
+/** "just now", "1 minute ago", "3 hours ago", "2 days ago"; "-" for a missing or unreadable time. */
+export function formatAgo(time: string | null | undefined, now: Date): string {
+  const seconds = secondsSince(time, now);
+  if (seconds === null) return "-";
+  if (seconds < 10) return "just now";
+  const [count, unit] =
+    seconds < 60
+      ? [seconds, "second"]
+      : seconds < 3600
+        ? [Math.floor(seconds / 60), "minute"]
+        : seconds < 48 * 3600
+          ? [Math.floor(seconds / 3600), "hour"]
+          : [Math.floor(seconds / 86400), "day"];
+  return `${count} ${unit}${count === 1 ? "" : "s"} ago`;
+}
+
+/** How long a process has been running: "45s", "2m 3s", "1h 5m", "3d 4h"; "-" without a time. */
+export function formatUptime(startedAt: string | null | undefined, now: Date): string {
+  const seconds = secondsSince(startedAt, now);
+  if (seconds === null) return "-";
+  const parts = [
+    Math.floor(seconds / 86400),
+    Math.floor((seconds % 86400) / 3600),
+    Math.floor((seconds % 3600) / 60),
+    seconds % 60,
+  ];
+  const units = ["d", "h", "m", "s"];
+  // The two largest units are precise enough for a glance at `paas ps`.
+  const first = parts.findIndex((n) => n > 0);
+  if (first === -1) return "0s";
+  return parts
+    .slice(first, first + 2)
+    .map((n, i) => `${n}${units[first + i]}`)
+    .join(" ");
+}
+
+function secondsSince(time: string | null | undefined, now: Date): number | null {
+  if (!time) return null;
+  const then = Date.parse(time);
+  if (Number.isNaN(then)) return null;
+  return Math.max(0, Math.floor((now.getTime() - then) / 1000));
+}
+
 /** Quote a value for POSIX shells: KEY='it'\''s'. */
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;

@@ -3,12 +3,16 @@ import { Command, CommanderError } from "commander";
 import { isPaasError } from "../errors.js";
 import { registerApps } from "./commands/apps.js";
 import { registerAuth } from "./commands/auth.js";
+import { registerBuildpacks } from "./commands/buildpacks.js";
+import { registerChecks } from "./commands/checks.js";
 import { registerConfig } from "./commands/config.js";
 import { registerGit } from "./commands/git.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerPs } from "./commands/ps.js";
 import { registerReleases } from "./commands/releases.js";
+import { registerResources } from "./commands/resources.js";
 import { registerServer } from "./commands/server.js";
+import { registerStack } from "./commands/stack.js";
 import type { Cli } from "./context.js";
 
 export function buildProgram(cli: Cli): Command {
@@ -29,6 +33,10 @@ export function buildProgram(cli: Cli): Command {
   registerPs(program, cli);
   registerLogs(program, cli);
   registerReleases(program, cli);
+  registerResources(program, cli);
+  registerChecks(program, cli);
+  registerBuildpacks(program, cli);
+  registerStack(program, cli);
   registerServer(program);
   return program;
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { appFromRemoteUrl, NO_APP_MESSAGE, resolveApp } from "../../src/cli/app-resolve.js";
+import { addBuildpack, parseBuildpacks, removeBuildpack } from "../../src/cli/commands/buildpacks.js";
 import { parseAssignments, parseKeys } from "../../src/cli/commands/config.js";
+import { describeFormation, parseProcessType, parseScale, parseTarget } from "../../src/cli/commands/ps.js";
+import { parseVersion } from "../../src/cli/commands/releases.js";
+import { cpuCount, memorySize } from "../../src/cli/commands/resources.js";
 import { parseRoles } from "../../src/cli/commands/server.js";
 import { positiveInt } from "../../src/cli/context.js";
 import type { GitRemotes } from "../../src/cli/git-remotes.js";
@@ -100,5 +104,120 @@ describe("small parsers", () => {
   it("positiveInt", () => {
     expect(positiveInt("25")).toBe(25);
     for (const bad of ["0", "-1", "1.5", "x", ""]) expect(() => positiveInt(bad)).toThrow(/whole number/);
+  });
+});
+
+describe("parseScale", () => {
+  it("turns TYPE=N, TYPE+N and TYPE-N into the strings PATCH /formation takes", () => {
+    expect(parseScale(["web=3", "worker+1", "clock-2", "Mailer=0", "web_2=007"])).toEqual({
+      web: "3",
+      worker: "+1",
+      clock: "-2",
+      mailer: "0",
+      web_2: "7",
+    });
+  });
+
+  it("reads the last sign as the operator, so types may contain dashes", () => {
+    expect(parseScale(["my-worker-1", "a-b=2", "x-y+3"])).toEqual({
+      "my-worker": "-1",
+      "a-b": "2",
+      "x-y": "+3",
+    });
+  });
+
+  it("rejects anything else, and a type given twice", () => {
+    for (const bad of [
+      "web",
+      "web=",
+      "=1",
+      "web=x",
+      "web=1.5",
+      "web=-1",
+      "web.1=2",
+      "web==1",
+      " web=1",
+      "web=99999999999999999",
+    ]) {
+      expect(() => parseScale([bad])).toThrow(`"${bad}" is not a scale`);
+    }
+    expect(() => parseScale(["web=1", "WEB=2"])).toThrow("web is scaled twice");
+  });
+});
+
+describe("parseTarget, parseProcessType", () => {
+  it("accepts a type or TYPE.N, and demands the N when asked", () => {
+    expect(parseTarget("web", false)).toBe("web");
+    expect(parseTarget("Worker.12", false)).toBe("worker.12");
+    expect(parseTarget("web.1", true)).toBe("web.1");
+    expect(() => parseTarget("web", true)).toThrow(/give TYPE.N/);
+    for (const bad of ["web.0", "web.", ".1", "web.01", "web 1", ""]) {
+      expect(() => parseTarget(bad, false)).toThrow(/is not a process type or process/);
+    }
+  });
+
+  it("parseProcessType", () => {
+    expect(parseProcessType("Web")).toBe("web");
+    expect(() => parseProcessType("web.1")).toThrow(/is not a process type/);
+  });
+});
+
+describe("describeFormation", () => {
+  it("names the types asked about, or all when none of them came back", () => {
+    expect(describeFormation({ web: 3, worker: 2, clock: 1 }, ["worker", "web"])).toBe(
+      "worker at 2, web at 3",
+    );
+    expect(describeFormation({ web: 3 }, ["gone"])).toBe("web at 3");
+  });
+});
+
+describe("parseVersion", () => {
+  it("accepts vN and N", () => {
+    expect(parseVersion("v3")).toBe("v3");
+    expect(parseVersion("12")).toBe("v12");
+    expect(parseVersion("V007")).toBe("v7");
+    for (const bad of ["v0", "0", "current", "v1.2", "v", ""]) {
+      expect(() => parseVersion(bad)).toThrow(/is not a release version/);
+    }
+  });
+});
+
+describe("memorySize, cpuCount", () => {
+  it("memorySize takes whole megabytes or gigabytes", () => {
+    expect(memorySize("256m")).toBe("256m");
+    expect(memorySize("1G")).toBe("1g");
+    for (const bad of ["256", "0m", "1.5g", "256mb", "1k", "-1g", "m"]) {
+      expect(() => memorySize(bad)).toThrow(/size like 256m or 1g/);
+    }
+  });
+
+  it("cpuCount takes a positive number", () => {
+    expect(cpuCount("0.5")).toBe(0.5);
+    expect(cpuCount(".25")).toBe(0.25);
+    expect(cpuCount("4")).toBe(4);
+    for (const bad of ["0", "0.0", "-1", "1e3", "x", "", "NaN", "Infinity"]) {
+      expect(() => cpuCount(bad)).toThrow(/above 0/);
+    }
+  });
+});
+
+describe("buildpack lists", () => {
+  it("parseBuildpacks keeps the order and refuses repeats", () => {
+    expect(parseBuildpacks(["nodejs", " https://h/bp.git#v1 "])).toEqual(["nodejs", "https://h/bp.git#v1"]);
+    expect(() => parseBuildpacks(["go", "go"])).toThrow("go is given twice");
+    expect(() => parseBuildpacks([""])).toThrow(/is not a buildpack/);
+  });
+
+  it("addBuildpack inserts at a 1-based index, appending past the end", () => {
+    expect(addBuildpack(["a", "b"], "c")).toEqual(["a", "b", "c"]);
+    expect(addBuildpack(["a", "b"], "c", 1)).toEqual(["c", "a", "b"]);
+    expect(addBuildpack(["a", "b"], "c", 2)).toEqual(["a", "c", "b"]);
+    expect(addBuildpack(["a", "b"], "c", 10)).toEqual(["a", "b", "c"]);
+    expect(() => addBuildpack(["a"], "a")).toThrow("a is already a buildpack");
+  });
+
+  it("removeBuildpack needs the buildpack to be there", () => {
+    expect(removeBuildpack(["a", "b"], "a")).toEqual(["b"]);
+    expect(() => removeBuildpack([], "a")).toThrow("a is not a buildpack of this app (it has none set)");
   });
 });

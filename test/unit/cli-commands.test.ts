@@ -439,9 +439,9 @@ describe("ps, logs, releases", () => {
   it("prints processes as a table", async () => {
     expect((await paas(["ps", "-a", "shop"])).stdout).toBe(
       [
-        "NAME      STATE    RELEASE  SINCE   COMMAND",
-        "web.1     up       v2       5m ago  node server.js",
-        "worker.1  crashed  v2       -       node worker.js",
+        "NAME      STATE    UPTIME  RELEASE  RESTARTS  COMMAND",
+        "web.1     up       5m 0s   v2       0         node server.js",
+        "worker.1  crashed  -       v2       3         node worker.js",
         "",
       ].join("\n"),
     );
@@ -468,9 +468,9 @@ describe("ps, logs, releases", () => {
     expect(result.stdout).toBe(
       [
         "=== shop Releases",
-        "VERSION  DESCRIPTION     STATUS     USER   CREATED",
-        "v2       Set A           succeeded  admin  1h ago",
-        "v1       Deploy 1a2b3c4  succeeded  admin  2d ago",
+        "VERSION  STATUS     DESCRIPTION     USER   WHEN",
+        "v2       succeeded  Set A           admin  1 hour ago",
+        "v1       succeeded  Deploy 1a2b3c4  admin  2 days ago",
         "",
       ].join("\n"),
     );

@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { parseErrorBody } from "../../src/cli/client.js";
 import { formatAppInfo } from "../../src/cli/commands/apps.js";
 import { formatConfig } from "../../src/cli/commands/config.js";
-import { formatPairs, formatSince, formatTable, shellQuote } from "../../src/cli/output.js";
+import {
+  formatAgo,
+  formatPairs,
+  formatSince,
+  formatTable,
+  formatUptime,
+  shellQuote,
+} from "../../src/cli/output.js";
 import { formatError } from "../../src/cli/program.js";
 import { PaasError } from "../../src/errors.js";
 
@@ -64,6 +71,40 @@ describe("formatSince", () => {
   });
 });
 
+describe("formatAgo", () => {
+  const now = new Date("2024-05-01T12:00:00Z");
+  it.each([
+    ["2024-05-01T11:59:55Z", "just now"],
+    ["2024-05-01T12:00:30Z", "just now"],
+    ["2024-05-01T11:59:30Z", "30 seconds ago"],
+    ["2024-05-01T11:59:00Z", "1 minute ago"],
+    ["2024-05-01T11:57:00Z", "3 minutes ago"],
+    ["2024-05-01T11:00:00Z", "1 hour ago"],
+    ["2024-04-30T00:00:00Z", "36 hours ago"],
+    ["2024-04-29T12:00:00Z", "2 days ago"],
+    [null, "-"],
+    ["not a date", "-"],
+  ])("%s -> %s", (time, expected) => {
+    expect(formatAgo(time, now)).toBe(expected);
+  });
+});
+
+describe("formatUptime", () => {
+  const now = new Date("2024-05-01T12:00:00Z");
+  it.each([
+    ["2024-05-01T12:00:00Z", "0s"],
+    ["2024-05-01T11:59:15Z", "45s"],
+    ["2024-05-01T11:57:57Z", "2m 3s"],
+    ["2024-05-01T11:58:00Z", "2m 0s"],
+    ["2024-05-01T10:55:00Z", "1h 5m"],
+    ["2024-04-28T08:00:00Z", "3d 4h"],
+    [null, "-"],
+    ["soon", "-"],
+  ])("%s -> %s", (time, expected) => {
+    expect(formatUptime(time, now)).toBe(expected);
+  });
+});
+
 describe("formatAppInfo", () => {
   it("shows URLs, release and a process table under === headings", () => {
     const lines = formatAppInfo(
@@ -97,8 +138,8 @@ describe("formatAppInfo", () => {
       "Created:  2024-05-01T10:00:00Z",
       "",
       "=== Processes",
-      "NAME   STATE  RELEASE  SINCE   COMMAND",
-      "web.1  up     v3       2m ago  npm start",
+      "NAME   STATE  UPTIME  RELEASE  RESTARTS  COMMAND",
+      "web.1  up     2m 0s   v3       0         npm start",
     ]);
   });
 
