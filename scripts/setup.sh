@@ -273,7 +273,43 @@ build_base_images() {
 # (labels the image paas.managed=true, paas.kind=KIND, paas.recipe=RECIPE). Keep it quick
 # when the images are already there.
 build_stack_images() {
-  : # nothing yet
+  # paas/stack-{build,run}:<VERSION> (+ :latest), rebuilt when missing, when the files in
+  # scripts/images/stack or the base image change. The recipe hashes paths relative to the
+  # stack folder so src/builder/stack.ts computes the same value when it builds the stack.
+  local stack_dir="$repo/scripts/images/stack" base=paas/debian:bookworm
+  local version base_id recipe flavour tag t0 versions k v
+  version="$(tr -d '[:space:]' <"$stack_dir/VERSION")"
+  base_id="$(docker image inspect --format '{{.Id}}' "$base")" || die "$base is missing"
+  recipe="$(cd "$stack_dir" && recipe_hash . -- "base=$base_id")"
+  local proxy_args=() name value
+  for name in http_proxy https_proxy no_proxy; do
+    value="$(printenv "PAAS_BUILD_${name^^}" || printenv "${name^^}" || printenv "$name" || true)"
+    [[ -z $value ]] || proxy_args+=(--build-arg "$name=$value")
+  done
+  for flavour in build run; do
+    tag="paas/stack-$flavour:$version"
+    if image_is_current "$tag" "$recipe"; then
+      log "$tag present"
+      continue
+    fi
+    t0=$(now_ms)
+    log "building $tag from Debian packages (a few minutes)..."
+    docker_build "$tag" stack "$recipe" "$stack_dir" -f "$stack_dir/Dockerfile.$flavour" \
+      --build-arg "BASE=$base" --build-arg "MIRROR=${PAAS_STACK_MIRROR:-http://deb.debian.org/debian}" \
+      --build-arg "STACK_VERSION=$version" "${proxy_args[@]}" \
+      --label "paas.stack.flavour=$flavour" --label "paas.stack.version=$version"
+    # What got installed, as labels (`paas stack` shows them): a metadata-only rebuild.
+    versions="$(docker run --rm --network none --label paas.managed=true --label paas.kind=stack \
+      "$tag" /usr/local/bin/paas-stack-versions)" || die "version probe of $tag failed"
+    local labels=()
+    while IFS='=' read -r k v; do
+      [[ -n $k && -n $v ]] && labels+=(--label "paas.stack.$k=$v")
+    done <<<"$versions"
+    printf 'FROM %s\n' "$tag" | docker build -q "${labels[@]}" -t "$tag" - >/dev/null 2>&1 ||
+      die "labelling $tag failed"
+    docker tag "$tag" "paas/stack-$flavour:latest"
+    log "built $tag in $(elapsed "$t0"): $(tr '\n' ' ' <<<"$versions")"
+  done
 }
 
 install_packages

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -49,6 +51,29 @@ export function parseVersionLines(lines: string[]): Record<string, string> {
 
 type Log = (line: string) => void;
 
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+function filesUnder(dir: string, rel = "."): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const p = `${rel}/${e.name}`;
+    if (e.isDirectory()) out.push(...filesUnder(dir, p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The stack's recipe label (paas.recipe): the same value scripts/images/lib.sh recipe_hash
+ * computes in scripts/setup.sh (`cd stack && recipe_hash . -- base=<id>`), so an image built
+ * here counts as current there and the reverse.
+ */
+export function stackRecipe(baseImageId: string, dir = STACK_DIR): string {
+  const files = filesUnder(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const listing = files.map((f) => `${sha256(fs.readFileSync(path.join(dir, f)))}  ${f}\n`).join("");
+  return sha256(`${listing}base=${baseImageId}\n`).slice(0, 16);
+}
+
 function stackLabels(flavour: StackFlavour): Record<string, string> {
   return {
     [LABEL.managed]: "true",
@@ -76,10 +101,11 @@ async function buildFlavour(
   docker: DockerParts,
   settings: Settings,
   flavour: StackFlavour,
+  baseId: string,
   log: Log,
 ): Promise<string> {
   const tag = `${STACK_REPOS[flavour]}:${STACK_VERSION}`;
-  const labels = stackLabels(flavour);
+  const labels = { ...stackLabels(flavour), "paas.recipe": stackRecipe(baseId) };
   log(
     `-----> Building stack image ${tag} from ${STACK_BASE_IMAGE} (Debian packages from ${settings.stackMirror})`,
   );
@@ -119,13 +145,15 @@ async function buildFlavour(
   return tag;
 }
 
-async function requireBase(docker: DockerParts): Promise<void> {
-  if (!(await docker.images.inspect(STACK_BASE_IMAGE))) {
+async function requireBase(docker: DockerParts): Promise<string> {
+  const base = await docker.images.inspect(STACK_BASE_IMAGE);
+  if (!base) {
     throw new PaasError(
       "unavailable",
       `base image ${STACK_BASE_IMAGE} is missing: run \`npm run setup\` (scripts/setup.sh) to build it`,
     );
   }
+  return base.Id;
 }
 
 /** Rebuild our stack images (`paas stack:build`), both flavours unless told otherwise. */
@@ -135,8 +163,8 @@ export async function buildStackImages(
   log: Log,
   flavours: StackFlavour[] = FLAVOURS,
 ): Promise<StackImages> {
-  await requireBase(docker);
-  for (const flavour of flavours) await buildFlavour(docker, settings, flavour, log);
+  const baseId = await requireBase(docker);
+  for (const flavour of flavours) await buildFlavour(docker, settings, flavour, baseId, log);
   return stackImages(settings);
 }
 

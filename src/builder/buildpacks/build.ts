@@ -123,7 +123,7 @@ function slugContext(
   }) as unknown as Readable;
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResult> {
   const { docker, settings, log } = ctx;

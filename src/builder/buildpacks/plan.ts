@@ -92,9 +92,10 @@ export function compileContainerSpec(input: CompilePlanInput): ContainerSpec {
     `${BUNDLED_DIR}:${IN_CONTAINER.bundled}:ro`,
   ];
   if (settings.buildCaBundle) binds.push(`${settings.buildCaBundle}:${IN_CONTAINER.ca}:ro`);
-  for (const ref of selection.refs) {
-    if (ref.kind === "git" && ref.localPath) binds.push(`${ref.localPath}:${ref.localPath}:ro`);
-  }
+  const local = new Set(
+    selection.refs.flatMap((r) => (r.kind === "git" && r.localPath ? [r.localPath] : [])),
+  );
+  for (const p of local) binds.push(`${p}:${p}:ro`);
   const env = [
     `BUILD_DIR=${IN_CONTAINER.app}`,
     `CACHE_DIR=${IN_CONTAINER.cache}`,

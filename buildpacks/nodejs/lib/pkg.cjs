@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// Small helpers bin/compile calls with the stack's Node.js: read package.json fields and
+// match versions against engines ranges. A self-contained semver subset (no npm modules),
+// so it runs on any stack and is unit-tested on the host.
+//
+//   node pkg.cjs get <dir> <dotted.path>        prints a string field (nothing if unset)
+//   node pkg.cjs has-script <dir> <name>        exit 0 when scripts[name] is set
+//   node pkg.cjs satisfies <version> <range>    exit 0 when version matches range
+//   node pkg.cjs max-satisfying <range>         stdin: JSON list (or string) of versions
+"use strict";
+
+const fs = require("node:fs");
+const path = require("node:path");
+
+function parseVersion(v) {
+  const m = /^\s*v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?\s*$/.exec(String(v));
+  if (!m) return null;
+  return { major: +m[1], minor: +m[2], patch: +m[3], pre: m[4] || "" };
+}
+
+function cmp(a, b) {
+  if (a.major !== b.major) return a.major - b.major;
+  if (a.minor !== b.minor) return a.minor - b.minor;
+  if (a.patch !== b.patch) return a.patch - b.patch;
+  if (a.pre === b.pre) return 0;
+  if (!a.pre) return 1;
+  if (!b.pre) return -1;
+  return a.pre < b.pre ? -1 : 1;
+}
+
+const isX = (p) => p === undefined || p === "" || p === "x" || p === "X" || p === "*";
+
+// "1.2" / "1.x" / "*" -> partial version with nulls for wildcards
+function parsePartial(s) {
+  const m = /^v?(\d+|[xX*])?(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?$/.exec(s);
+  if (!m) return null;
+  const n = (p) => (isX(p) ? null : +p);
+  return { major: n(m[1]), minor: isX(m[1]) ? null : n(m[2]), patch: isX(m[1]) || isX(m[2]) ? null : n(m[3]), pre: m[4] || "" };
+}
+
+const V = (major, minor, patch, pre = "") => ({ major, minor, patch, pre });
+
+// One comparator token -> list of [op, version] constraints (all must hold).
+function expand(token) {
+  const m = /^(\^|~>?|>=|<=|>|<|=)?\s*(.*)$/.exec(token);
+  const op = m[1] || "";
+  const p = parsePartial(m[2]);
+  if (!p) throw new Error(`bad version range token "${token}"`);
+  const { major, minor, patch, pre } = p;
+  if (major === null) return op === "<" || op === ">" ? [["<", V(0, 0, 0)]] : [];
+  if (op === "^") {
+    const lo = V(major, minor ?? 0, patch ?? 0, pre);
+    let hi;
+    if (major > 0 || minor === null) hi = V(major + 1, 0, 0);
+    else if (minor > 0 || patch === null) hi = V(0, minor + 1, 0);
+    else hi = V(0, 0, patch + 1);
+    return [[">=", lo], ["<", hi]];
+  }
+  if (op === "~" || op === "~>") {
+    const lo = V(major, minor ?? 0, patch ?? 0, pre);
+    const hi = minor === null ? V(major + 1, 0, 0) : V(major, minor + 1, 0);
+    return [[">=", lo], ["<", hi]];
+  }
+  if (op === "" || op === "=") {
+    if (minor === null) return [[">=", V(major, 0, 0)], ["<", V(major + 1, 0, 0)]];
+    if (patch === null) return [[">=", V(major, minor, 0)], ["<", V(major, minor + 1, 0)]];
+    return [["=", V(major, minor, patch, pre)]];
+  }
+  if (op === ">") {
+    if (minor === null) return [[">=", V(major + 1, 0, 0)]];
+    if (patch === null) return [[">=", V(major, minor + 1, 0)]];
+    return [[">", V(major, minor, patch, pre)]];
+  }
+  if (op === "<=") {
+    if (minor === null) return [["<", V(major + 1, 0, 0)]];
+    if (patch === null) return [["<", V(major, minor + 1, 0)]];
+    return [["<=", V(major, minor, patch, pre)]];
+  }
+  // ">=" and "<" with wildcards fill zeros
+  return [[op, V(major, minor ?? 0, patch ?? 0, pre)]];
+}
+
+function parseRange(range) {
+  const text = String(range ?? "").trim();
+  return text.split("||").map((alt) => {
+    const s = alt.trim();
+    const hyphen = /^(\S+)\s+-\s+(\S+)$/.exec(s);
+    if (hyphen) {
+      const hi = parsePartial(hyphen[2]);
+      const upper = hi && hi.minor === null ? [["<", V(hi.major + 1, 0, 0)]] : hi && hi.patch === null ? [["<", V(hi.major, hi.minor + 1, 0)]] : [["<=", V(hi.major, hi.minor, hi.patch)]];
+      return [...expand(`>=${hyphen[1]}`), ...upper];
+    }
+    const tokens = s.replace(/(\^|~>?|>=|<=|>|<|=)\s+/g, "$1").split(/\s+/).filter(Boolean);
+    return tokens.flatMap(expand);
+  });
+}
+
+function test(v, [op, c]) {
+  const d = cmp(v, c);
+  switch (op) {
+    case ">=": return d >= 0;
+    case ">": return d > 0;
+    case "<=": return d <= 0;
+    case "<": return d < 0;
+    default: return d === 0;
+  }
+}
+
+function satisfies(version, range) {
+  const v = parseVersion(version);
+  if (!v) return false;
+  let alts;
+  try {
+    alts = parseRange(range);
+  } catch {
+    return false;
+  }
+  // Prereleases only match when the range names one (semver's rule, simplified).
+  if (v.pre && !String(range).includes("-")) return false;
+  return alts.some((constraints) => constraints.every((c) => test(v, c)));
+}
+
+function maxSatisfying(versions, range) {
+  let best = null;
+  for (const s of versions) {
+    const v = parseVersion(s);
+    if (!v || !satisfies(s, range)) continue;
+    if (!best || cmp(v, parseVersion(best)) > 0) best = s;
+  }
+  return best;
+}
+
+function readPackage(dir) {
+  return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+}
+
+function get(obj, dotted) {
+  return dotted.split(".").reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), obj);
+}
+
+function main(argv) {
+  const [cmd, a, b] = argv;
+  switch (cmd) {
+    case "get": {
+      const v = get(readPackage(a), b);
+      if (typeof v === "string" || typeof v === "number") process.stdout.write(`${v}\n`);
+      return 0;
+    }
+    case "has-script": {
+      const scripts = readPackage(a).scripts || {};
+      return typeof scripts[b] === "string" && scripts[b].trim() !== "" ? 0 : 1;
+    }
+    case "satisfies":
+      return satisfies(a, b) ? 0 : 1;
+    case "max-satisfying": {
+      const input = fs.readFileSync(0, "utf8").trim();
+      const parsed = input ? JSON.parse(input) : [];
+      const best = maxSatisfying(Array.isArray(parsed) ? parsed : [parsed], a);
+      if (!best) return 1;
+      process.stdout.write(`${best}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`pkg.js: unknown command ${cmd}\n`);
+      return 2;
+  }
+}
+
+module.exports = { satisfies, maxSatisfying, parseVersion };
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));
