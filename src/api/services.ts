@@ -1,7 +1,7 @@
 import type { BuildQueue } from "../builder/queue.js";
 import type { Settings } from "../config.js";
-import type { Repos } from "../git/repos.js";
 import type { DockerParts } from "../docker/index.js";
+import type { Repos } from "../git/repos.js";
 import type { Deployer } from "../runtime/deploy.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";

@@ -13,6 +13,9 @@ import {
 import { parseProcfile } from "./procfile.js";
 import type { BuildContext, Builder, BuildResult } from "./types.js";
 
+const DOCKER_NOISE =
+  /^\s*(---> Running in [0-9a-f]+|---> [0-9a-f]{12}|Removing intermediate container [0-9a-f]+)\s*$/;
+
 /** Builds the app's own Dockerfile. Process types: web = the image's CMD, plus any Procfile. */
 export const dockerfileBuilder: Builder = {
   name: "dockerfile",
@@ -52,7 +55,10 @@ export const dockerfileBuilder: Builder = {
           no: ctx.settings.buildNoProxy,
         }),
       },
-      (line) => ctx.log(`       ${line}`),
+      (line) => {
+        // Keep the log about the app's steps, not Docker's bookkeeping.
+        if (!DOCKER_NOISE.test(line)) ctx.log(`       ${line}`);
+      },
     );
 
     const info = await ctx.docker.images.inspect(ctx.imageTag);

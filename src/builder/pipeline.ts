@@ -94,6 +94,7 @@ export async function runBuild(
       image: result.image,
       processTypes: result.processTypes,
       port: result.port ?? 5000,
+      appJson,
     };
     await saveRelease(store, app, built);
     log(`-----> Process types: ${types.join(", ")}`);

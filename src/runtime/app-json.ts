@@ -43,12 +43,14 @@ export function parseAppJson(text: string): AppJson {
   } catch (err) {
     throw new BuildFailed(`app.json is not valid JSON (${(err as Error).message}); fix it and push again`);
   }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new BuildFailed("app.json must hold a JSON object");
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new BuildFailed("app.json must hold a JSON object");
   const obj = raw as { healthchecks?: unknown; scripts?: unknown };
   const out: AppJson = { healthchecks: {}, scripts: {} };
 
   if (obj.scripts !== undefined) {
-    if (!obj.scripts || typeof obj.scripts !== "object") throw new BuildFailed("app.json: scripts must be an object");
+    if (!obj.scripts || typeof obj.scripts !== "object")
+      throw new BuildFailed("app.json: scripts must be an object");
     const s = obj.scripts as Record<string, unknown>;
     for (const k of ["predeploy", "postdeploy"] as const) {
       if (s[k] === undefined) continue;
@@ -59,16 +61,21 @@ export function parseAppJson(text: string): AppJson {
 
   if (obj.healthchecks !== undefined) {
     if (!obj.healthchecks || typeof obj.healthchecks !== "object" || Array.isArray(obj.healthchecks)) {
-      throw new BuildFailed('app.json: healthchecks must map process types to lists, e.g. {"web": [{"path": "/"}]}');
+      throw new BuildFailed(
+        'app.json: healthchecks must map process types to lists, e.g. {"web": [{"path": "/"}]}',
+      );
     }
     for (const [type, list] of Object.entries(obj.healthchecks as Record<string, unknown>)) {
-      if (!Array.isArray(list)) throw new BuildFailed(`app.json: healthchecks.${type} must be a list of checks`);
+      if (!Array.isArray(list))
+        throw new BuildFailed(`app.json: healthchecks.${type} must be a list of checks`);
       out.healthchecks[type] = list.map((c, i) => {
         const where = `healthchecks.${type}[${i}]`;
         if (!c || typeof c !== "object") throw new BuildFailed(`app.json: ${where} must be an object`);
         const check = c as Record<string, unknown>;
         if (check.type !== undefined && check.type !== "startup") {
-          throw new BuildFailed(`app.json: ${where}.type "${String(check.type)}" is not supported (only "startup")`);
+          throw new BuildFailed(
+            `app.json: ${where}.type "${String(check.type)}" is not supported (only "startup")`,
+          );
         }
         if (check.path !== undefined && (typeof check.path !== "string" || !check.path.startsWith("/"))) {
           throw new BuildFailed(`app.json: ${where}.path must start with "/"`);

@@ -35,7 +35,11 @@ export interface CheckPlan {
 
 export type CheckOutcome = { ok: true } | { ok: false; output: string[] };
 
-export async function runChecks(t: CheckTarget, plan: CheckPlan, clock: CheckClock = realClock): Promise<CheckOutcome> {
+export async function runChecks(
+  t: CheckTarget,
+  plan: CheckPlan,
+  clock: CheckClock = realClock,
+): Promise<CheckOutcome> {
   if (plan.port && t.port !== null) {
     const outcome = await waitForPort("127.0.0.1", t.port, {
       timeoutMs: plan.startTimeoutMs,
@@ -61,7 +65,10 @@ export async function runChecks(t: CheckTarget, plan: CheckPlan, clock: CheckClo
     const until = clock.now() + plan.uptimeMs;
     while (clock.now() < until) {
       if (!(await t.isAlive())) {
-        return { ok: false, output: [`${t.name} exited within ${Math.round(plan.uptimeMs / 1000)}s of starting`] };
+        return {
+          ok: false,
+          output: [`${t.name} exited within ${Math.round(plan.uptimeMs / 1000)}s of starting`],
+        };
       }
       await clock.sleep(Math.min(500, Math.max(1, until - clock.now())));
     }
@@ -105,7 +112,14 @@ function httpGet(
 ): Promise<{ status: number; body: string; error?: string }> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: "127.0.0.1", port, path, method: "GET", headers: { host, "user-agent": "paas-healthcheck" }, agent: false },
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "GET",
+        headers: { host, "user-agent": "paas-healthcheck" },
+        agent: false,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8");

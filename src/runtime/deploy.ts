@@ -48,7 +48,13 @@ export class Deployer {
     private readonly runtime: Runtime,
   ) {}
 
-  async deploy(app: string, release: Release, formation: Formation, log: Log, opts: DeployOptions): Promise<void> {
+  async deploy(
+    app: string,
+    release: Release,
+    formation: Formation,
+    log: Log,
+    opts: DeployOptions,
+  ): Promise<void> {
     const tag = releaseTag(release.version);
     const only = opts.only ?? (() => true);
     const existing = await this.runtime.appContainers(app);
@@ -58,7 +64,12 @@ export class Deployer {
     try {
       for (const slot of slotsFor(formation).filter(only)) {
         const finalName = containerName(this.settings.namespace, app, slot);
-        const id = await this.startContainer(app, release, slot, containerName(this.settings.namespace, app, slot, tag));
+        const id = await this.startContainer(
+          app,
+          release,
+          slot,
+          containerName(this.settings.namespace, app, slot, tag),
+        );
         started.push({ slot, id, finalName, port: null });
         log(`-----> Starting ${slot.type}.${slot.index} (${tag})`);
       }
@@ -69,7 +80,10 @@ export class Deployer {
 
     const retiring = existing.filter((c) => only(slotOf(c)) || !opts.only);
     const kept = existing.filter((c) => !retiring.includes(c));
-    await this.store.routes.setBackends(app, [...backendsOf(kept, this.portOf(release)), ...startedBackends(started)]);
+    await this.store.routes.setBackends(app, [
+      ...backendsOf(kept, this.portOf(release)),
+      ...startedBackends(started),
+    ]);
     await this.retire(retiring, log);
     for (const s of started) await this.docker.containers.rename(s.id, s.finalName).catch(() => {});
     if (opts.releasePhase) await this.oneOff(app, release, "postdeploy", log, false);
@@ -98,7 +112,10 @@ export class Deployer {
     }
     const retiring = existing.filter((c) => !wanted.has(`${slotOf(c).type}.${slotOf(c).index}`));
     const kept = existing.filter((c) => !retiring.includes(c));
-    await this.store.routes.setBackends(app, [...backendsOf(kept, this.portOf(release)), ...startedBackends(started)]);
+    await this.store.routes.setBackends(app, [
+      ...backendsOf(kept, this.portOf(release)),
+      ...startedBackends(started),
+    ]);
     await this.retire(retiring, log);
   }
 
@@ -118,7 +135,9 @@ export class Deployer {
 
   private async startContainer(app: string, release: Release, slot: Slot, name: string): Promise<string> {
     await this.runtime.removeByName(name);
-    const limits = limitsFor(await this.store.resources.get(app), slot.type, { memory: this.settings.defaultMemory });
+    const limits = limitsFor(await this.store.resources.get(app), slot.type, {
+      memory: this.settings.defaultMemory,
+    });
     const spec = planContainer({
       namespace: this.settings.namespace,
       app,
@@ -139,14 +158,21 @@ export class Deployer {
     const record = await this.store.apps.get(app as never);
     const healthchecks = (release.appJson ?? EMPTY_APP_JSON).healthchecks;
     const disabled = record?.checksDisabled ?? false;
-    log(disabled ? "-----> Checks are disabled for this app" : `-----> Checking ${started.length} new container(s)`);
+    log(
+      disabled
+        ? "-----> Checks are disabled for this app"
+        : `-----> Checking ${started.length} new container(s)`,
+    );
     const results = await Promise.all(
       started.map(async (s) => {
         const info = await this.docker.containers.inspect(s.id);
         const binding = info?.NetworkSettings.Ports?.[`${release.port}/tcp`]?.[0];
         s.port = binding ? Number(binding.HostPort) : null;
         if (!info?.State.Running && !info?.State.Restarting) {
-          return { ok: false as const, output: [`${s.slot.type}.${s.slot.index} exited at once (exit code ${info?.State.ExitCode})`] };
+          return {
+            ok: false as const,
+            output: [`${s.slot.type}.${s.slot.index} exited at once (exit code ${info?.State.ExitCode})`],
+          };
         }
         const plan = checkPlanFor(s.slot.type, healthchecks, {
           startTimeoutMs: this.settings.startTimeout * 1000,
@@ -174,7 +200,8 @@ export class Deployer {
   private async discard(started: Started[], err: unknown): Promise<never> {
     const details = await this.runtime.lastLines(started);
     await Promise.all(started.map((s) => this.docker.containers.remove(s.id)));
-    if (err instanceof DeployFailed) throw new DeployFailed(err.message, [...(err.details ?? []), ...details]);
+    if (err instanceof DeployFailed)
+      throw new DeployFailed(err.message, [...(err.details ?? []), ...details]);
     throw new DeployFailed(`could not start the new containers: ${messageOf(err)}`, details);
   }
 
@@ -195,9 +222,16 @@ export class Deployer {
   }
 
   /** A one-off container of the release's image: the release phase, or postdeploy. */
-  private async oneOff(app: string, release: Release, phase: "release" | "postdeploy", log: Log, fatal: boolean) {
+  private async oneOff(
+    app: string,
+    release: Release,
+    phase: "release" | "postdeploy",
+    log: Log,
+    fatal: boolean,
+  ) {
     const scripts = (release.appJson ?? EMPTY_APP_JSON).scripts;
-    const command = phase === "release" ? (release.processTypes.release ?? scripts.predeploy) : scripts.postdeploy;
+    const command =
+      phase === "release" ? (release.processTypes.release ?? scripts.predeploy) : scripts.postdeploy;
     if (!command) return;
     const tag = releaseTag(release.version);
     const slot = { type: phase, index: 1 };

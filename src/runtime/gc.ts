@@ -7,7 +7,11 @@ import type { ReleaseDeps } from "./release.js";
  * PAAS_RELEASE_RETENTION releases and the current one (config changes and rollbacks share
  * their build's image, so an image stays while any kept release uses it).
  */
-export async function gcImages(deps: ReleaseDeps, app: AppName, log: (line: string) => void): Promise<number> {
+export async function gcImages(
+  deps: ReleaseDeps,
+  app: AppName,
+  log: (line: string) => void,
+): Promise<number> {
   const { store, settings, docker } = deps;
   const record = await store.apps.require(app);
   const releases = await store.releases.list(app);
@@ -23,6 +27,7 @@ export async function gcImages(deps: ReleaseDeps, app: AppName, log: (line: stri
     await docker.images.remove(img.Id);
     removed++;
   }
-  if (removed > 0) log(`-----> Removed ${removed} old image(s) (keeping ${settings.releaseRetention} releases)`);
+  if (removed > 0)
+    log(`-----> Removed ${removed} old image(s) (keeping ${settings.releaseRetention} releases)`);
   return removed;
 }

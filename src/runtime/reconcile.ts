@@ -31,7 +31,10 @@ export function planReconcile(
     const index = Number(c.Labels[LABEL.instance] ?? 0);
     const slotKey = `${type}.${index}`;
     if (!wanted.release || c.Labels[LABEL.release] !== wanted.release) {
-      plan.remove.push({ id: c.Id, why: `${slotKey} belongs to ${c.Labels[LABEL.release] ?? "no release"}, not the current one` });
+      plan.remove.push({
+        id: c.Id,
+        why: `${slotKey} belongs to ${c.Labels[LABEL.release] ?? "no release"}, not the current one`,
+      });
       continue;
     }
     if (index < 1 || index > (wanted.formation[type] ?? 0)) {
@@ -43,7 +46,8 @@ export function planReconcile(
   for (const [slotKey, list] of bySlot) {
     // Keep the running one (or the first); extra containers for one slot are strays.
     const sorted = [...list].sort((a, b) => Number(b.State === "running") - Number(a.State === "running"));
-    for (const extra of sorted.slice(1)) plan.remove.push({ id: extra.Id, why: `stray duplicate of ${slotKey}` });
+    for (const extra of sorted.slice(1))
+      plan.remove.push({ id: extra.Id, why: `stray duplicate of ${slotKey}` });
     const keep = sorted[0];
     if (keep.State === "exited" || keep.State === "created") plan.start.push({ id: keep.Id, slot: slotKey });
   }
@@ -116,8 +120,13 @@ export class Reconciler {
     }
     const release = record?.release ? await this.store.releases.get(app, record.release) : null;
     const formation = await this.store.formation.get(app);
-    const found = await this.docker.containers.list(ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]));
-    const plan = planReconcile({ release: release?.image ? releaseTag(release.version) : null, formation }, found);
+    const found = await this.docker.containers.list(
+      ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]),
+    );
+    const plan = planReconcile(
+      { release: release?.image ? releaseTag(release.version) : null, formation },
+      found,
+    );
     for (const r of plan.remove) {
       await this.docker.containers.remove(r.id);
       this.log("reconcile removed a container", { app, why: r.why });
@@ -133,7 +142,9 @@ export class Reconciler {
         if (existing && existing.Config.Labels?.[LABEL.namespace] === this.settings.namespace) {
           await this.docker.containers.remove(existing.Id);
         }
-        const limits = limitsFor(await this.store.resources.get(app), slot.type, { memory: this.settings.defaultMemory });
+        const limits = limitsFor(await this.store.resources.get(app), slot.type, {
+          memory: this.settings.defaultMemory,
+        });
         const spec = planContainer({
           namespace: this.settings.namespace,
           app,
@@ -172,7 +183,11 @@ export class Reconciler {
         } else missing++;
       }
       const current = await this.store.routes.get(app);
-      const key = (bs: Backend[]) => bs.map((b) => `${b.host}:${b.port}`).sort().join(",");
+      const key = (bs: Backend[]) =>
+        bs
+          .map((b) => `${b.host}:${b.port}`)
+          .sort()
+          .join(",");
       if (!current || key(current.backends) !== key(backends)) {
         await this.store.routes.setBackends(app, backends);
         this.log("reconcile updated the route", { app, backends: backends.length });
@@ -183,7 +198,9 @@ export class Reconciler {
   }
 
   private async removeOrphanApps(apps: Set<string>): Promise<void> {
-    const all = await this.docker.containers.list(ownedFilter(this.settings.namespace, undefined, [`${LABEL.kind}=app`]));
+    const all = await this.docker.containers.list(
+      ownedFilter(this.settings.namespace, undefined, [`${LABEL.kind}=app`]),
+    );
     for (const c of all) {
       const app = c.Labels[LABEL.app];
       if (app && !apps.has(app)) {
@@ -202,7 +219,11 @@ export class Reconciler {
           filters: JSON.stringify({
             type: ["container"],
             event: ["die", "start", "destroy"],
-            label: [`${LABEL.managed}=true`, `${LABEL.namespace}=${this.settings.namespace}`, `${LABEL.kind}=app`],
+            label: [
+              `${LABEL.managed}=true`,
+              `${LABEL.namespace}=${this.settings.namespace}`,
+              `${LABEL.kind}=app`,
+            ],
           }),
         })) as NodeJS.ReadableStream;
         this.events = stream;

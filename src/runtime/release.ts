@@ -26,7 +26,12 @@ export function appUrl(settings: Settings, app: string): string {
  * Put a release live: deploy it under the app's lock, then record it as current. A failed
  * deploy marks the release failed and leaves the previous one serving.
  */
-export async function releaseLive(deps: ReleaseDeps, app: AppName, release: Release, log: (line: string) => void) {
+export async function releaseLive(
+  deps: ReleaseDeps,
+  app: AppName,
+  release: Release,
+  log: (line: string) => void,
+) {
   const { store } = deps;
   let live: Release = release;
   try {
@@ -51,7 +56,8 @@ export async function releaseLive(deps: ReleaseDeps, app: AppName, release: Rele
 export async function currentRelease(store: Store, app: AppName): Promise<Release> {
   const record = await store.apps.require(app);
   const current = record.release ? await store.releases.get(app, record.release) : null;
-  if (!current?.image) throw invalid(`app "${app}" has no release yet: deploy it first with git push paas main`);
+  if (!current?.image)
+    throw invalid(`app "${app}" has no release yet: deploy it first with git push paas main`);
   return current;
 }
 
@@ -101,7 +107,9 @@ export async function rollback(
     );
   }
   if (!to.image || to.status === "failed") {
-    throw invalid(`release v${to.version} cannot be rolled back to: it ${to.status === "failed" ? "failed" : "has no image"}`);
+    throw invalid(
+      `release v${to.version} cannot be rolled back to: it ${to.status === "failed" ? "failed" : "has no image"}`,
+    );
   }
   const release = await deps.store.releases.create(app, {
     ...carryOver(to),

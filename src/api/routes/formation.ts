@@ -78,12 +78,16 @@ export function formationRoutes(s: Services): express.Router {
       const restarted = await s.store.lock.withLock(name, async () => {
         const release = await currentRelease(s.store, name);
         const formation = await s.store.formation.get(name);
-        if (target && !(target.type in formation)) throw invalid(`this app has no "${target.type}" process type`);
+        if (target && !(target.type in formation))
+          throw invalid(`this app has no "${target.type}" process type`);
         if (target?.index && target.index > (formation[target.type] ?? 0)) {
-          throw invalid(`${target.type}.${target.index} does not exist (${target.type} is scaled to ${formation[target.type]})`);
+          throw invalid(
+            `${target.type}.${target.index} does not exist (${target.type} is scaled to ${formation[target.type]})`,
+          );
         }
         const only = (slot: { type: string; index: number }) =>
-          !target || (slot.type === target.type && (target.index === undefined || slot.index === target.index));
+          !target ||
+          (slot.type === target.type && (target.index === undefined || slot.index === target.index));
         await s.deployer.deploy(name, release, formation, log(name), { only, releasePhase: false });
         return Object.entries(formation).flatMap(([type, n]) =>
           Array.from({ length: n }, (_, i) => ({ type, index: i + 1 }))
@@ -137,12 +141,14 @@ export function formationRoutes(s: Services): express.Router {
       const limits: { memory?: number; cpu?: number } = {};
       if (body.memory !== undefined) {
         const m = parseMemory(String(body.memory));
-        if (m === null) throw invalid(`memory "${String(body.memory)}" must look like 256m or 1g (at least 4m)`);
+        if (m === null)
+          throw invalid(`memory "${String(body.memory)}" must look like 256m or 1g (at least 4m)`);
         limits.memory = m;
       }
       if (body.cpu !== undefined) {
         const c = Number(body.cpu);
-        if (!Number.isFinite(c) || c <= 0 || c > 64) throw invalid(`cpu "${String(body.cpu)}" must be a number of cores above 0`);
+        if (!Number.isFinite(c) || c <= 0 || c > 64)
+          throw invalid(`cpu "${String(body.cpu)}" must be a number of cores above 0`);
         limits.cpu = c;
       }
       if (Object.keys(limits).length === 0) throw invalid("give --memory and/or --cpu");

@@ -34,7 +34,9 @@ export function releaseRoutes(s: Services): express.Router {
     const release = version ? await s.store.releases.get(name, version) : null;
     if (!release) {
       throw notFound(
-        raw === "current" ? `${name} has no releases yet` : `release v${version} of ${name} not found; see \`paas releases\``,
+        raw === "current"
+          ? `${name} has no releases yet`
+          : `release v${version} of ${name} not found; see \`paas releases\``,
       );
     }
     return { release, current: rec.release };
@@ -70,7 +72,8 @@ export function releaseRoutes(s: Services): express.Router {
     handle(async (req, res) => {
       const { release } = await find(parseAppName(req.params.app), String(req.params.version));
       const lines = release.buildId ? await s.store.builds.lines(release.buildId) : [];
-      if (lines.length === 0) throw notFound(`release v${release.version} has no recorded output (it may have expired)`);
+      if (lines.length === 0)
+        throw notFound(`release v${release.version} has no recorded output (it may have expired)`);
       res.type("text/plain").send(`${lines.join("\n")}\n`);
     }),
   );
@@ -81,11 +84,15 @@ export function releaseRoutes(s: Services): express.Router {
       const name = parseAppName(req.params.app);
       await s.store.apps.require(name);
       const body = (req.body ?? {}) as { version?: unknown };
-      const target = body.version === undefined || body.version === null ? null : parseVersion(String(body.version));
+      const target =
+        body.version === undefined || body.version === null ? null : parseVersion(String(body.version));
       await waitForJob(s, { kind: "rollback", app: name, target, user: String(res.locals.user ?? "") });
       const rec = await s.store.apps.require(name);
       const live = await s.store.releases.get(name, rec.release);
-      res.json({ version: `v${rec.release}`, rolledBackTo: live?.description.replace(/^Rollback to /, "") ?? null });
+      res.json({
+        version: `v${rec.release}`,
+        rolledBackTo: live?.description.replace(/^Rollback to /, "") ?? null,
+      });
     }),
   );
 
