@@ -53,7 +53,7 @@ export async function startServer(
     );
   }
   const docker = connectDocker();
-  const runtime = new Runtime(settings, store, docker);
+  const runtime = new Runtime(settings, docker);
   const deployer = new Deployer(settings, store, docker, runtime);
   const queue = new BuildQueue(store, settings.redisUrl);
   const repos = new Repos(settings.dataDir);
@@ -90,7 +90,10 @@ export async function startServer(
         }),
       );
     }
-    if (has("api")) app.use(apiRouter({ settings, store, runtime, deployer, docker, queue, repos, log: logger.child("api") }));
+    if (has("api"))
+      app.use(
+        apiRouter({ settings, store, runtime, deployer, docker, queue, repos, log: logger.child("api") }),
+      );
     app.get("/", (_req, res) => {
       res.type("text/plain").send("paas API: see /api/v1 (token required)\n");
     });

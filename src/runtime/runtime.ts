@@ -2,14 +2,7 @@ import type Docker from "dockerode";
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
-import { DeployFailed, messageOf } from "../errors.js";
-import { formationFor } from "../store/formation.js";
-import type { Store } from "../store/index.js";
-import type { Release } from "../store/releases.js";
-import { releaseTag } from "../store/releases.js";
-import type { Backend } from "../store/routes.js";
-import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
-import { waitForPort } from "./readiness.js";
+import type { Slot } from "./plan.js";
 
 export interface ProcessInfo {
   name: string;
@@ -28,7 +21,6 @@ export interface ProcessInfo {
 export class Runtime {
   constructor(
     private readonly settings: Settings,
-    private readonly store: Store,
     private readonly docker: DockerParts,
   ) {}
 

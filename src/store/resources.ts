@@ -26,7 +26,11 @@ export class ResourcesStore {
 }
 
 /** The limits a container of `type` gets. */
-export function limitsFor(all: Record<string, Limits>, type: string, defaults: { memory: number }): Required<Limits> {
+export function limitsFor(
+  all: Record<string, Limits>,
+  type: string,
+  defaults: { memory: number },
+): Required<Limits> {
   const merged = { ...all["*"], ...all[type] };
   return { memory: merged.memory ?? defaults.memory, cpu: merged.cpu ?? 0 };
 }

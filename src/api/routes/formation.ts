@@ -74,7 +74,7 @@ export function formationRoutes(s: Services): express.Router {
     "/apps/:app/ps/restart",
     handle(async (req, res) => {
       const name = parseAppName(req.params.app);
-      const target = parseTarget((req.body ?? {}).target);
+      const target = parseTarget(req.body?.target);
       const restarted = await s.store.lock.withLock(name, async () => {
         const release = await currentRelease(s.store, name);
         const formation = await s.store.formation.get(name);
@@ -103,7 +103,7 @@ export function formationRoutes(s: Services): express.Router {
     "/apps/:app/ps/stop",
     handle(async (req, res) => {
       const name = parseAppName(req.params.app);
-      const target = parseTarget((req.body ?? {}).target);
+      const target = parseTarget(req.body?.target);
       if (!target || target.index === undefined) throw invalid("name one container to stop, e.g. web.1");
       await s.store.lock.withLock(name, async () => {
         const release = await currentRelease(s.store, name);
@@ -181,7 +181,7 @@ export function formationRoutes(s: Services): express.Router {
     handle(async (req, res) => {
       const name = parseAppName(req.params.app);
       await s.store.apps.require(name);
-      const enabled = (req.body ?? {}).enabled;
+      const enabled = req.body?.enabled;
       if (typeof enabled !== "boolean") throw invalid('send {"enabled": true} or {"enabled": false}');
       await s.store.apps.update(name, { checksDisabled: !enabled });
       res.json({ enabled });
