@@ -6,6 +6,7 @@ import express from "express";
 import { Redis } from "ioredis";
 import { apiRouter } from "./api/app.js";
 import { ensureAdminToken } from "./api/auth.js";
+import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
 import { pipelineRunner } from "./builder/pipeline.js";
 import { BuildQueue } from "./builder/queue.js";
@@ -63,7 +64,8 @@ export async function startServer(
 
   let worker: WorkerHandle | null = null;
   if (has("worker")) {
-    const builders: Builder[] = [dockerfileBuilder, ...(await optionalBuilders())];
+    // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
+    const builders: Builder[] = [dockerfileBuilder, buildpacksBuilder];
     const run = pipelineRunner({ settings, store, runtime, deployer, docker, builders });
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
@@ -138,16 +140,6 @@ export async function startServer(
       store.redis.disconnect();
     },
   };
-}
-
-/** Builders that live in their own modules (buildpacks), when present. */
-async function optionalBuilders(): Promise<Builder[]> {
-  try {
-    const mod = (await import("./builder/buildpacks/index.js" as string)) as { buildpacksBuilder?: Builder };
-    return mod.buildpacksBuilder ? [mod.buildpacksBuilder] : [];
-  } catch {
-    return [];
-  }
 }
 
 function loopbackFor(bind: string): string {

@@ -2,6 +2,7 @@ import express from "express";
 import { requireAuth } from "./auth.js";
 import { errorMiddleware } from "./errors.js";
 import { appsRoutes } from "./routes/apps.js";
+import { buildpackRoutes } from "./routes/buildpacks.js";
 import { configRoutes } from "./routes/config.js";
 import { formationRoutes } from "./routes/formation.js";
 import { processRoutes } from "./routes/processes.js";
@@ -21,6 +22,7 @@ export function apiRouter(s: Services): express.Router {
   v1.use(processRoutes(s));
   v1.use(releaseRoutes(s));
   v1.use(formationRoutes(s));
+  v1.use(buildpackRoutes(s));
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
   });

@@ -1,0 +1,93 @@
+import path from "node:path";
+import express from "express";
+import { parseBuildpackRef, purgeCache, stackInfo } from "../../builder/buildpacks/index.js";
+import { buildStackImages } from "../../builder/stack.js";
+import { invalid } from "../../errors.js";
+import { parseAppName } from "../../names.js";
+import { handle } from "../errors.js";
+import type { Services } from "../services.js";
+
+/** Buildpacks and builder choice per app, the build cache, and the stack images. */
+export function buildpackRoutes(s: Services): express.Router {
+  const r = express.Router();
+
+  r.get(
+    "/apps/:app/buildpacks",
+    handle(async (req, res) => {
+      const rec = await s.store.apps.require(parseAppName(req.params.app));
+      res.json({ buildpacks: rec.buildpacks ?? [], builder: rec.builder ?? null });
+    }),
+  );
+
+  r.put(
+    "/apps/:app/buildpacks",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      const list = (req.body ?? {}).buildpacks;
+      if (!Array.isArray(list) || list.some((b) => typeof b !== "string" || b.trim() === "")) {
+        throw invalid(
+          'send {"buildpacks": ["nodejs", "https://example.com/bp.git#v1"]} (an empty list clears)',
+        );
+      }
+      for (const b of list) {
+        try {
+          parseBuildpackRef(b);
+        } catch (err) {
+          throw invalid((err as Error).message);
+        }
+      }
+      await s.store.apps.update(name, { buildpacks: list });
+      res.json({ buildpacks: list });
+    }),
+  );
+
+  r.put(
+    "/apps/:app/builder",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      const builder = (req.body ?? {}).builder;
+      if (builder !== null && builder !== "dockerfile" && builder !== "buildpacks") {
+        throw invalid('builder must be "dockerfile", "buildpacks" or null (auto)');
+      }
+      await s.store.apps.update(name, { builder });
+      res.json({ builder });
+    }),
+  );
+
+  r.delete(
+    "/apps/:app/cache",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      await purgeCache(path.join(s.settings.dataDir, "cache", name));
+      res.json({ purged: true });
+    }),
+  );
+
+  r.get(
+    "/stack",
+    handle(async (_req, res) => {
+      const info = await stackInfo(s.docker, s.settings);
+      const view = (x: typeof info.build) => ({
+        image: x.image,
+        present: x.present,
+        version: x.version ?? null,
+        sizeBytes: x.sizeBytes ?? null,
+        installed: x.packages,
+      });
+      res.json({ stackVersion: info.stackVersion, build: view(info.build), run: view(info.run) });
+    }),
+  );
+
+  r.post(
+    "/stack/build",
+    handle(async (_req, res) => {
+      const images = await buildStackImages(s.docker, s.settings, (line) => s.log("stack", { line }));
+      res.json({ build: images.build, run: images.run });
+    }),
+  );
+
+  return r;
+}
