@@ -24,7 +24,7 @@ export function buildpackRoutes(s: Services): express.Router {
     handle(async (req, res) => {
       const name = parseAppName(req.params.app);
       await s.store.apps.require(name);
-      const list = (req.body ?? {}).buildpacks;
+      const list = req.body?.buildpacks;
       if (!Array.isArray(list) || list.some((b) => typeof b !== "string" || b.trim() === "")) {
         throw invalid(
           'send {"buildpacks": ["nodejs", "https://example.com/bp.git#v1"]} (an empty list clears)',
@@ -47,7 +47,7 @@ export function buildpackRoutes(s: Services): express.Router {
     handle(async (req, res) => {
       const name = parseAppName(req.params.app);
       await s.store.apps.require(name);
-      const builder = (req.body ?? {}).builder;
+      const builder = req.body?.builder;
       if (builder !== null && builder !== "dockerfile" && builder !== "buildpacks") {
         throw invalid('builder must be "dockerfile", "buildpacks" or null (auto)');
       }
