@@ -1,3 +1,5 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
 import express from "express";
 import { invalid } from "../../errors.js";
 import { type AppName, parseAppName, randomAppName } from "../../names.js";
@@ -87,6 +89,7 @@ export function appsRoutes(s: Services): express.Router {
         await s.store.routes.remove(name);
         await s.runtime.destroy(name);
         await s.repos.remove(name);
+        await fsp.rm(path.join(s.settings.dataDir, "cache", name), { recursive: true, force: true });
         await s.store.builds.removeApp(name);
         await s.store.apps.destroy(name);
       });
