@@ -41,6 +41,9 @@ fetch() { # fetch <index> <spec> -> prints the buildpack's directory
         url="${url%#*}"
       fi
       echo "-----> Fetching buildpack $url${ref:+ (ref $ref)}" >&2
+      # A file:// repository mounted from the host belongs to another uid; git only accepts
+      # safe.directory from global config, and HOME is a throwaway /tmp here.
+      git config --global safe.directory '*' >&2
       git clone --quiet -- "$url" "$dir" >&2 || return 1
       if [ -n "$ref" ]; then
         git -C "$dir" checkout --quiet "$ref" -- >&2 2>/dev/null || git -C "$dir" checkout --quiet "$ref" >&2 || return 1

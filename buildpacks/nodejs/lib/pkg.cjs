@@ -3,6 +3,8 @@
 // match versions against engines ranges. A self-contained semver subset (no npm modules),
 // so it runs on any stack and is unit-tested on the host.
 //
+//   node pkg.cjs info <dir>                     key=value facts bin/compile needs, in one node start
+//   node pkg.cjs prune-dev <dir>                remove devDependencies listed in package-lock.json
 //   node pkg.cjs get <dir> <dotted.path>        prints a string field (nothing if unset)
 //   node pkg.cjs has-script <dir> <name>        exit 0 when scripts[name] is set
 //   node pkg.cjs satisfies <version> <range>    exit 0 when version matches range
@@ -138,9 +140,87 @@ function get(obj, dotted) {
   return dotted.split(".").reduce((o, k) => (o && typeof o === "object" ? o[k] : undefined), obj);
 }
 
+const oneLine = (v) => String(v ?? "").replace(/[\r\n]+/g, " ").trim();
+
+/** Everything bin/compile asks of package.json, as key=value lines (one node start, not six). */
+function info(dir) {
+  let pkg;
+  try {
+    pkg = readPackage(dir);
+  } catch {
+    return "valid=0\n";
+  }
+  const scripts = pkg.scripts && typeof pkg.scripts === "object" ? pkg.scripts : {};
+  const has = (name) => (typeof scripts[name] === "string" && scripts[name].trim() !== "" ? 1 : 0);
+  const engines = pkg.engines && typeof pkg.engines === "object" ? pkg.engines : {};
+  const range = typeof engines.node === "string" ? oneLine(engines.node) : "";
+  const devDeps = pkg.devDependencies && typeof pkg.devDependencies === "object" ? pkg.devDependencies : {};
+  const lines = {
+    valid: 1,
+    node: process.versions.node,
+    engines_node: range,
+    stack_satisfies: range === "" || satisfies(process.versions.node, range) ? 1 : 0,
+    package_manager: typeof pkg.packageManager === "string" ? oneLine(pkg.packageManager) : "",
+    has_heroku_prebuild: has("heroku-prebuild"),
+    has_heroku_postbuild: has("heroku-postbuild"),
+    has_build: has("build"),
+    has_dev_dependencies: Object.keys(devDeps).length > 0 ? 1 : 0,
+    has_dependencies: ["dependencies", "devDependencies", "optionalDependencies"].some(
+      (k) => pkg[k] && typeof pkg[k] === "object" && Object.keys(pkg[k]).length > 0,
+    )
+      ? 1
+      : 0,
+  };
+  return Object.entries(lines)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
+}
+
+/**
+ * `npm prune --omit=dev` for a tree npm ci just made from a v2/v3 lockfile, without
+ * starting npm (seconds on a small machine): delete every package the lockfile marks
+ * dev-only, then the .bin links left dangling. Returns the count, or -1 when the lockfile
+ * cannot say (v1, missing): the caller falls back to npm prune.
+ */
+function pruneDev(dir) {
+  const lockPath = ["npm-shrinkwrap.json", "package-lock.json"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (!lockPath) return -1;
+  const lock = JSON.parse(fs.readFileSync(lockPath, "utf8"));
+  if (!lock.packages || (lock.lockfileVersion ?? 1) < 2) return -1;
+  let removed = 0;
+  for (const [p, meta] of Object.entries(lock.packages)) {
+    if (!p || !meta || meta.dev !== true || !/(^|\/)node_modules\//.test(p)) continue;
+    const full = path.join(dir, p);
+    if (!full.startsWith(path.join(dir, "node_modules") + path.sep)) continue;
+    if (fs.existsSync(full)) {
+      fs.rmSync(full, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  const bin = path.join(dir, "node_modules", ".bin");
+  if (fs.existsSync(bin)) {
+    for (const name of fs.readdirSync(bin)) {
+      const link = path.join(bin, name);
+      if (!fs.existsSync(link)) fs.rmSync(link, { force: true });
+    }
+  }
+  // npm trusts this hidden lockfile about the tree; it no longer describes it.
+  fs.rmSync(path.join(dir, "node_modules", ".package-lock.json"), { force: true });
+  return removed;
+}
+
 function main(argv) {
   const [cmd, a, b] = argv;
   switch (cmd) {
+    case "info":
+      process.stdout.write(info(a));
+      return 0;
+    case "prune-dev": {
+      const n = pruneDev(a);
+      if (n < 0) return 3;
+      process.stdout.write(`${n}\n`);
+      return 0;
+    }
     case "get": {
       const v = get(readPackage(a), b);
       if (typeof v === "string" || typeof v === "number") process.stdout.write(`${v}\n`);
@@ -166,6 +246,6 @@ function main(argv) {
   }
 }
 
-module.exports = { satisfies, maxSatisfying, parseVersion };
+module.exports = { satisfies, maxSatisfying, parseVersion, info, pruneDev };
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -1,26 +1,16 @@
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
-import { pack as tarPack } from "tar-fs";
-import tarStream from "tar-stream";
 import { LABEL } from "../../docker/labels.js";
 import { BuildFailed } from "../../errors.js";
 import { parseProcfile } from "../procfile.js";
 import { ensureStackImages, STACK_VERSION } from "../stack.js";
 import type { BuildContext, BuildResult } from "../types.js";
-import {
-  BUILD_UID,
-  compileContainerSpec,
-  DEFAULT_PORT,
-  processTypesFile,
-  renderSlugDockerfile,
-  SLUG_TEMPLATES,
-} from "./plan.js";
+import { BUILD_UID, compileContainerSpec, DEFAULT_PORT } from "./plan.js";
 import { mergeProcessTypes, parseReleaseYaml } from "./release.js";
 import { type BuildpackSelection, chooseBuildpacks, describeRef, nothingDetected } from "./select.js";
+import { commitSlugImage } from "./slug.js";
 
 // The executor: stage the host directories, run the compile container, read what the
 // buildpacks reported, turn the slug into an image. Decisions live in select/plan/release.
@@ -99,30 +89,6 @@ function compileFailure(exitCode: number, selection: BuildpackSelection, lastLin
   return new BuildFailed(`buildpack compile failed (exit code ${exitCode})`, lastLines);
 }
 
-/** The image build context: Dockerfile, /etc/paas files, and the slug under slug/. */
-function slugContext(
-  slugDir: string,
-  dockerfile: string,
-  processTypes: Record<string, string>,
-  sizes: { bytes: number },
-) {
-  const pack = tarStream.pack();
-  pack.entry({ name: "Dockerfile", mode: 0o644 }, dockerfile);
-  pack.entry({ name: "paas/process-types", mode: 0o644 }, processTypesFile(processTypes));
-  pack.entry(
-    { name: "paas/entrypoint.sh", mode: 0o755 },
-    fs.readFileSync(path.join(SLUG_TEMPLATES, "entrypoint.sh")),
-  );
-  return tarPack(slugDir, {
-    pack,
-    map: (header) => {
-      header.name = header.name === "." ? "slug" : `slug/${header.name}`;
-      if (header.type === "file") sizes.bytes += header.size ?? 0;
-      return header;
-    },
-  }) as unknown as Readable;
-}
-
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResult> {
@@ -187,31 +153,26 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
       `       Default types for buildpack -> ${Object.keys(Object.assign({}, ...defaults)).join(", ") || "(none)"}`,
     );
 
-    const dockerfile = renderSlugDockerfile({
+    log(`-----> Building image ${ctx.imageTag} on ${stack.run}`);
+    const slugBytes = await commitSlugImage({
+      docker,
+      namespace: settings.namespace,
       app: ctx.app,
       release: ctx.release,
-      commit: ctx.commit,
       runImage: stack.run,
-    });
-    log(`-----> Building image ${ctx.imageTag} on ${stack.run}`);
-    const sizes = { bytes: 0 };
-    await docker.images.build(
-      slugContext(ctx.sourceDir, dockerfile, processTypes, sizes),
-      {
-        tag: ctx.imageTag,
-        labels: {
-          ...ctx.labels,
-          [LABEL.processTypes]: JSON.stringify(processTypes),
-          "paas.buildpacks": names.join(","),
-          "paas.stack": stack.run,
-        },
+      slugDir: ctx.sourceDir,
+      imageTag: ctx.imageTag,
+      processTypes,
+      helperLabels: ctx.labels,
+      imageLabels: {
+        ...ctx.labels,
+        [LABEL.processTypes]: JSON.stringify(processTypes),
+        "paas.buildpacks": names.join(","),
+        "paas.stack": stack.run,
       },
-      () => {},
-    );
+    });
     const info = await docker.images.inspect(ctx.imageTag);
-    log(
-      `       slug ${mb(sizes.bytes)}, image ${info ? mb(info.Size) : "?"} (run stack shared between apps)`,
-    );
+    log(`       slug ${mb(slugBytes)}, image ${info ? mb(info.Size) : "?"} (run stack shared between apps)`);
     return { image: ctx.imageTag, processTypes, port: DEFAULT_PORT };
   } finally {
     await fsp.rm(work, { recursive: true, force: true });

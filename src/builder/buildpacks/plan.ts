@@ -1,6 +1,5 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import nunjucks from "nunjucks";
 import type { Settings } from "../../config.js";
 import type { ContainerSpec } from "../../docker/containers.js";
 import { type BuildpackSelection, runnerSpec } from "./select.js";
@@ -105,10 +104,6 @@ export function compileContainerSpec(input: CompilePlanInput): ContainerSpec {
     "HOME=/tmp",
     "LANG=C.UTF-8",
     `STACK=${input.stack}`,
-    // Cloning a file:// repository owned by another uid: git refuses "dubious ownership".
-    "GIT_CONFIG_COUNT=1",
-    "GIT_CONFIG_KEY_0=safe.directory",
-    "GIT_CONFIG_VALUE_0=*",
     "GIT_TERMINAL_PROMPT=0",
     ...networkEnv(settings),
   ];
@@ -138,32 +133,4 @@ export function processTypesFile(types: Record<string, string>): string {
   return Object.entries(types)
     .map(([name, command]) => `${name}: ${command.replace(/\r?\n/g, " ")}\n`)
     .join("");
-}
-
-export interface SlugDockerfileInput {
-  app: string;
-  release: string;
-  commit: string;
-  runImage: string;
-  env?: Record<string, string>;
-}
-
-/**
- * The slug image is a generated Dockerfile (templates/slug/Dockerfile.njk), not a committed
- * container: the slug is already on the host (the compile bind-mounted it), so one build
- * context carries it to the engine; Images.build parses the stream and fails loudly; the
- * result is an ordinary layer on the shared run stack (no build-stack bytes, no container
- * to start on the run image); and the Dockerfile is readable in the build log.
- */
-export function renderSlugDockerfile(input: SlugDockerfileInput): string {
-  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(SLUG_TEMPLATES), { autoescape: false });
-  return env.render("Dockerfile.njk", {
-    app: input.app,
-    release: input.release,
-    commit: input.commit.slice(0, 12),
-    runImage: input.runImage,
-    uid: BUILD_UID,
-    port: DEFAULT_PORT,
-    env: input.env ?? {},
-  });
 }

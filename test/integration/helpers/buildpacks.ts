@@ -50,6 +50,7 @@ export async function build(
   fs.cpSync(path.join(FIXTURES, "apps", fixture), sourceDir, { recursive: true });
   opts.prepare?.(sourceDir);
   const log: string[] = [];
+  const t0 = Date.now();
   const result = await buildpacksBuilder
     .build({
       app,
@@ -63,7 +64,10 @@ export async function build(
       appBuild: { buildpacks: opts.buildpacks },
       settings,
       docker,
-      log: (line) => log.push(line),
+      log: (line) => {
+        log.push(line);
+        if (process.env.BP_TRACE) console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${line}`);
+      },
     })
     .catch((err: unknown) => {
       (err as { buildLog?: string[] }).buildLog = log;
