@@ -6,8 +6,8 @@ import { appDir } from "./helpers.js";
 // The runtime npm stand-in: `npm start` / `npm run x` on a run stack without npm.
 const SHIM = path.resolve(import.meta.dirname, "../lib/npm-shim");
 
-function shim(dir: string, args: string[]) {
-  return spawnSync(SHIM, args, { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "" } });
+function shim(dir: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(SHIM, args, { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...env } });
 }
 
 describe("npm shim", () => {
@@ -36,5 +36,24 @@ describe("npm shim", () => {
     const install = shim(dir, ["install"]);
     expect(install.status).toBe(1);
     expect(install.stderr).toContain("not installed at runtime");
+  });
+
+  it("at build time runs pre, main and post scripts with npm's variables", () => {
+    const dir = appDir({
+      "package.json": JSON.stringify({
+        name: "app",
+        version: "1.2.3",
+        scripts: { prebuild: "echo pre", build: "echo main $npm_package_name@$npm_package_version", postbuild: "echo post" },
+      }),
+    });
+    const r = shim(dir, ["run", "build"], { NPM_SHIM_NO_EXEC: "1" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/pre\n[\s\S]*main app@1\.2\.3\n[\s\S]*post\n/);
+    expect(r.stdout).toContain("> app@1.2.3 build");
+  });
+
+  it("fails with the script's exit code", () => {
+    const dir = appDir({ "package.json": JSON.stringify({ scripts: { build: "exit 7" } }) });
+    expect(shim(dir, ["run", "build"], { NPM_SHIM_NO_EXEC: "1" }).status).toBe(7);
   });
 });
