@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureStackImages, stackImages } from "../../src/builder/stack.js";
+import { ensureStackImages, stackImages, stackInfo } from "../../src/builder/stack.js";
 import { BuildFailed } from "../../src/errors.js";
 import {
   build,
@@ -29,6 +29,15 @@ afterAll(sweep, 120_000);
 const text = (lines: string[]) => lines.join("\n");
 
 describe("buildpacks builder", () => {
+  it("reports what the stack images have installed", async () => {
+    const info = await stackInfo(docker, settings);
+    expect(info.build.present && info.run.present).toBe(true);
+    for (const tool of ["node", "npm", "python", "go", "gcc"])
+      expect(info.build.packages[tool]).toMatch(/^\d+\./);
+    expect(info.run.packages.node).toBe(info.build.packages.node);
+    expect(info.run.packages.go).toBeUndefined();
+  });
+
   it("builds a Node.js app with an npm dependency, started by npm start", async () => {
     const { result, log } = await build("bp-node-express");
     expect(text(log)).toContain("-----> Node.js app detected");
