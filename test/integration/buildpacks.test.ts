@@ -66,6 +66,18 @@ describe("buildpacks builder", () => {
     expect(text(log)).not.toContain("Installing dependencies");
   });
 
+  it("installs with yarn and pnpm when their lockfiles say so, pruning devDependencies", async () => {
+    for (const pm of ["yarn", "pnpm"]) {
+      const { result, log, sourceDir } = await build(`bp-node-${pm}`);
+      expect(text(log)).toMatch(new RegExp(`Using ${pm} \\d+\\.\\d+\\.\\d+ with Node\\.js`));
+      expect(text(log)).toContain("is-odd(3) = true");
+      expect(fs.existsSync(path.join(sourceDir, "node_modules/is-number"))).toBe(true);
+      expect(fs.existsSync(path.join(sourceDir, "node_modules/is-odd"))).toBe(false);
+      const app = await run(result.image, result.processTypes.web);
+      expect((await getWhenUp(app)).body).toBe("is-number: true");
+    }
+  });
+
   it("runs a Procfile web process of a Node.js app (Procfile wins; image default is web)", async () => {
     const { result } = await build("bp-node-procfile");
     expect(result.processTypes).toEqual({ web: "node app.js" });
