@@ -132,7 +132,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const port = (name: string, fallback: number) => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < 0 || n > 65535) {
       problems.push(`${name}="${raw}" is not a port number (0-65535)`);
       return fallback;
@@ -142,7 +142,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const positiveInt = (name: string, fallback: number) => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < 1) {
       problems.push(`${name}="${raw}" must be a whole number of 1 or more`);
       return fallback;
@@ -153,7 +153,7 @@ export function loadSettings(env: Env = process.env): Settings {
   const nonNegative = (name: string, fallback: number) => {
     const raw = env[name];
     if (raw === undefined || raw === "") return fallback;
-    const n = Number(raw);
+    const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isFinite(n) || n < 0) {
       problems.push(`${name}="${raw}" must be a number of 0 or more (seconds)`);
       return fallback;
@@ -194,11 +194,15 @@ export function loadSettings(env: Env = process.env): Settings {
     else problems.push(`PAAS_ROLES has unknown role "${r}"; roles are ${ALL_ROLES.join(", ")}`);
   }
 
+  if (roles.length === 0 && !problems.some((p) => p.startsWith("PAAS_ROLES"))) {
+    problems.push(`PAAS_ROLES names no role; give one or more of ${ALL_ROLES.join(", ")}`);
+  }
+
   let buildCaBundle: string | null = null;
   const caRaw = env.PAAS_BUILD_CA_BUNDLE;
   if (caRaw === "none") buildCaBundle = null;
   else if (caRaw) {
-    if (fs.existsSync(caRaw)) buildCaBundle = path.resolve(caRaw);
+    if (fs.existsSync(caRaw) && fs.statSync(caRaw).isFile()) buildCaBundle = path.resolve(caRaw);
     else
       problems.push(
         `PAAS_BUILD_CA_BUNDLE="${caRaw}" does not exist; point it at a PEM bundle or set it to none`,

@@ -7,6 +7,9 @@ export type AppName = string & { readonly __brand: "AppName" };
 const APP_NAME = /^[a-z][a-z0-9-]{1,28}[a-z0-9]$/;
 
 export function parseAppName(raw: unknown): AppName {
+  if (raw !== undefined && raw !== null && typeof raw !== "string") {
+    throw invalid("app name must be a string of 3-30 characters: lower-case letters, digits and dashes");
+  }
   if (typeof raw !== "string" || raw.length === 0) {
     throw invalid("app name is empty: give a name of 3-30 characters: lower-case letters, digits and dashes");
   }

@@ -21,18 +21,33 @@ export function caInjection(): string[] {
   return [`COPY ${CA_IN_CONTEXT} ${CA_IN_IMAGE}`, ...CA_VARS.map((v) => `ARG ${v}=${CA_IN_IMAGE}`)];
 }
 
-/** Insert the CA lines after every FROM instruction (following line continuations). */
+/**
+ * Insert the CA lines after every FROM instruction (following line continuations). A line
+ * counts as an instruction only when it starts one: not inside a continued instruction,
+ * nor inside a heredoc body (RUN <<EOF ... EOF).
+ */
 export function injectBuildCa(dockerfile: string): string {
   const lines = dockerfile.split(/\r?\n/);
   const out: string[] = [];
+  let continued = false;
   let inFrom = false;
+  let heredocEnd: string | null = null;
   for (const line of lines) {
     out.push(line);
-    if (!inFrom && /^\s*FROM\s/i.test(line)) inFrom = true;
-    if (inFrom && !/\\\s*$/.test(line)) {
+    if (heredocEnd !== null) {
+      if (line.trim() === heredocEnd) heredocEnd = null;
+      continue;
+    }
+    const startsInstruction = !continued && !/^\s*(#|$)/.test(line);
+    if (startsInstruction && /^\s*FROM\s/i.test(line)) inFrom = true;
+    const heredoc =
+      startsInstruction || continued ? /<<-?["']?([A-Za-z_][A-Za-z0-9_]*)["']?/.exec(line) : null;
+    continued = /\\\s*$/.test(line);
+    if (inFrom && !continued) {
       inFrom = false;
       out.push(...caInjection());
     }
+    if (heredoc && !continued) heredocEnd = heredoc[1];
   }
   return out.join("\n");
 }

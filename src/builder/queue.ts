@@ -16,13 +16,16 @@ type NewJob =
  */
 export class BuildQueue {
   readonly queue: Queue<JobData>;
+  private readonly connection: Redis;
 
   constructor(
     private readonly store: Store,
     private readonly redisUrl: string,
   ) {
+    // bullmq leaves connections it did not create open: this one is closed in close().
+    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     this.queue = new Queue<JobData>(QUEUE_NAME, {
-      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      connection: this.connection,
       prefix: store.keys.bullPrefix(),
     });
     this.queue.on("error", () => {});
@@ -113,5 +116,6 @@ export class BuildQueue {
 
   async close(): Promise<void> {
     await this.queue.close();
+    this.connection.disconnect();
   }
 }

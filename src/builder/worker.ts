@@ -1,4 +1,4 @@
-import { Queue, UnrecoverableError, Worker } from "bullmq";
+import { DelayedError, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";
@@ -31,10 +31,20 @@ export function startBuildWorker(
   inspector.on("error", () => {});
   const worker = new Worker<JobData>(
     QUEUE_NAME,
-    async (job) => {
+    async (job, token) => {
       const data = job.data;
       const emit = (text: string) => void store.builds.append(data.buildId, { type: "line", text });
-      await waitForTurn(store, inspector, data.app, data.seq);
+      if (!(await isMyTurn(store, inspector, data.app, data.seq))) {
+        // Not this build's turn: give the worker slot back (other apps' builds may use it)
+        // and come back shortly.
+        const rec = await store.builds.get(data.buildId);
+        if (rec?.status === "queued") {
+          await store.builds.update(data.buildId, { status: "waiting" });
+          emit(`-----> Waiting for the previous build of ${data.app} to finish`);
+        }
+        await job.moveToDelayed(Date.now() + 500, token);
+        throw new DelayedError();
+      }
       await store.builds.update(data.buildId, { status: "running" });
       log("job started", { app: data.app, build: data.buildId, kind: data.kind });
       try {
@@ -75,10 +85,11 @@ export function startBuildWorker(
   };
 }
 
-async function waitForTurn(store: Store, queue: Queue<JobData>, app: string, seq: number): Promise<void> {
+/** Whether every earlier build of the app is over (skipping ones whose worker died). */
+async function isMyTurn(store: Store, queue: Queue<JobData>, app: string, seq: number): Promise<boolean> {
   for (;;) {
     const turn = await store.builds.turn(app);
-    if (turn >= seq - 1) return;
+    if (turn >= seq - 1) return true;
     // The build before ours may have died without finishing its turn: skip it if it is over.
     const id = await store.builds.idAtSeq(app, turn + 1);
     const rec = id ? await store.builds.get(id) : null;
@@ -93,6 +104,6 @@ async function waitForTurn(store: Store, queue: Queue<JobData>, app: string, seq
       await store.builds.finishTurn(app, turn + 1);
       continue;
     }
-    await new Promise((r) => setTimeout(r, 300));
+    return false;
   }
 }

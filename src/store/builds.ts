@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 
-export type BuildStatus = "queued" | "running" | "succeeded" | "failed";
+export type BuildStatus = "queued" | "waiting" | "running" | "succeeded" | "failed";
 
 export interface BuildRecord {
   id: string;

@@ -120,10 +120,10 @@ describe("build queue", () => {
       maxActive = Math.max(maxActive, active);
       events.push(`start ${description(job)}`);
       if (description(job) === "one") {
-        // Hold the first build until bullmq has handed the second one to the worker too:
-        // it is active (concurrency 2) yet must not start before this one ends.
+        // Hold the first build until bullmq has handed the second one to the worker too
+        // (concurrency 2): it is put back as delayed, and must not start before this one ends.
         await until(
-          async () => (await queue.queue.getJobState(ids[1])) === "active",
+          async () => ["active", "delayed"].includes(await queue.queue.getJobState(ids[1])),
           20_000,
           "second job active",
         );
@@ -169,6 +169,28 @@ describe("build queue", () => {
     );
     expect(endA).toMatchObject({ type: "end", ok: true, url: "http://par-a.example" });
     expect(endB).toMatchObject({ type: "end", ok: true, url: "http://par-b.example" });
+  });
+
+  it("a queue of one app's builds does not hold up another app's build", async () => {
+    let bStarted = false;
+    runners.set("busy-a", async (job) => {
+      // The first of app A's builds runs until app B's build has started beside it.
+      if (description(job) === "a1") await until(() => bStarted, 20_000, "app B's build to start");
+      return "http://busy-a.example";
+    });
+    runners.set("busy-b", async () => {
+      bStarted = true;
+      return "http://busy-b.example";
+    });
+    const ids: string[] = [];
+    for (const d of ["a1", "a2", "a3"]) ids.push(await queue.enqueue(releaseJob("busy-a", d)));
+    ids.push(await queue.enqueue(releaseJob("busy-b", "b")));
+    const ends = await within(
+      Promise.all(ids.map((id) => queue.follow(id, () => {}))),
+      60_000,
+      "A's and B's builds",
+    );
+    expect(ends.map((e) => e.type === "end" && e.ok)).toEqual([true, true, true, true]);
   });
 
   it("streams a build's lines to the follower, then the end with the URL", async () => {

@@ -209,3 +209,20 @@ describe("parseMemory", () => {
     },
   );
 });
+
+describe("loadSettings is strict about numbers, roles and the CA bundle", () => {
+  it("rejects ports and counts that are not plain digits", () => {
+    for (const raw of [" ", "0x10", "1e3", "-1"]) {
+      expect(problems({ PAAS_API_PORT: raw }).join("\n")).toContain("PAAS_API_PORT");
+    }
+    expect(problems({ PAAS_BUILD_CONCURRENCY: "1e1" }).join("\n")).toContain("PAAS_BUILD_CONCURRENCY");
+  });
+
+  it("rejects a role list that names no role", () => {
+    expect(problems({ PAAS_ROLES: "," }).join("\n")).toContain("PAAS_ROLES names no role");
+  });
+
+  it("rejects a directory as the CA bundle", () => {
+    expect(problems({ PAAS_BUILD_CA_BUNDLE: os.tmpdir() }).join("\n")).toContain("PAAS_BUILD_CA_BUNDLE");
+  });
+});

@@ -142,3 +142,21 @@ describe("portFromExposed", () => {
     expect(portFromExposed({ "junk/tcp": {} }, 8000)).toBe(8000);
   });
 });
+
+describe("injectBuildCa and lines that only look like FROM", () => {
+  const ca = caInjection().join("\n");
+
+  it("does not treat a continued RUN line starting with 'from' as an instruction", () => {
+    const df = "FROM a\nRUN python - <<<'x' \\\n  from y import z\nCMD x";
+    const out = injectBuildCa(df);
+    expect(out.split(ca)).toHaveLength(2);
+    expect(out).toContain("RUN python - <<<'x' \\\n  from y import z");
+  });
+
+  it("skips heredoc bodies", () => {
+    const df = "FROM a\nRUN <<EOF\nfrom foo import bar\nEOF\nCMD x";
+    const out = injectBuildCa(df);
+    expect(out.split(ca)).toHaveLength(2);
+    expect(out.endsWith("RUN <<EOF\nfrom foo import bar\nEOF\nCMD x")).toBe(true);
+  });
+});

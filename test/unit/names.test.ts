@@ -105,3 +105,10 @@ describe("parseConfigKey", () => {
     expect(errorOf(() => parseConfigKey(undefined)).message).toContain('config key ""');
   });
 });
+
+describe("parseAppName with values that are not strings", () => {
+  it("says a name must be a string", () => {
+    expect(() => parseAppName(42)).toThrow(/must be a string/);
+    expect(() => parseAppName({})).toThrow(/must be a string/);
+  });
+});

@@ -45,6 +45,9 @@ export function appsRoutes(s: Services): express.Router {
   r.post(
     "/apps",
     handle(async (req, res) => {
+      if (Number(req.headers["content-length"] ?? 0) > 0 && !req.is("application/json")) {
+        throw invalid('send JSON with Content-Type: application/json, e.g. {"name": "my-app"}');
+      }
       const body = (req.body ?? {}) as { name?: unknown };
       let name: AppName;
       if (body.name === undefined || body.name === null || body.name === "") {
