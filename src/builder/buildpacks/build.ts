@@ -25,30 +25,39 @@ const EXIT = { nothingDetected: 10, notCompatible: 11, fetchFailed: 12 } as cons
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
-/** Give the compile user (uid 1000) the tree; as root that is a chown, else best effort. */
-async function handOver(dir: string, recursive: boolean): Promise<void> {
-  if (!isRoot()) {
-    if (process.getuid?.() !== BUILD_UID) await fsp.chmod(dir, 0o777).catch(() => {});
-    return;
-  }
-  await fsp.lchown(dir, BUILD_UID, BUILD_UID);
+/**
+ * Give the compile user (uid 1000) the tree. As root (the normal case: the platform drives
+ * dockerd) that is a chown; otherwise the best we can do is open the modes up.
+ */
+async function handOver(target: string, recursive: boolean): Promise<void> {
+  const root = isRoot();
+  if (!root && process.getuid?.() === BUILD_UID) return;
+  const one = async (p: string, isDir: boolean) => {
+    if (root) await fsp.lchown(p, BUILD_UID, BUILD_UID);
+    else {
+      const mode = (await fsp.stat(p)).mode & 0o777;
+      await fsp.chmod(p, mode | (isDir ? 0o777 : 0o666)).catch(() => {});
+    }
+  };
+  await one(target, true);
   if (!recursive) return;
-  const entries = await fsp.readdir(dir, { withFileTypes: true });
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
+  for (const e of await fsp.readdir(target, { withFileTypes: true })) {
+    const p = path.join(target, e.name);
     if (e.isDirectory()) await handOver(p, true);
-    else await fsp.lchown(p, BUILD_UID, BUILD_UID);
+    else if (!e.isSymbolicLink()) await one(p, false);
+    else if (root) await fsp.lchown(p, BUILD_UID, BUILD_UID);
   }
 }
 
-/** Config vars as files (Heroku's ENV_DIR), readable only by the compile user. */
+/** Config vars as files (Heroku's ENV_DIR), readable by the compile user only when we can chown. */
 async function writeEnvDir(dir: string, config: Record<string, string>): Promise<void> {
-  await fsp.mkdir(dir, { mode: 0o700 });
+  const mode = isRoot() ? 0o600 : 0o644;
+  await fsp.mkdir(dir, { mode: isRoot() ? 0o700 : 0o755 });
   for (const [name, value] of Object.entries(config)) {
     if (!ENV_NAME.test(name)) continue;
-    await fsp.writeFile(path.join(dir, name), value, { mode: 0o600 });
+    await fsp.writeFile(path.join(dir, name), value, { mode });
   }
-  await handOver(dir, true);
+  if (isRoot()) await handOver(dir, true);
 }
 
 async function readIfExists(file: string): Promise<string | null> {
