@@ -1,0 +1,734 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Redis } from "ioredis";
+import { connectDocker, LABEL, ownedLabels } from "../docker/index.js";
+import { storeOver } from "../store/index.js";
+import { formatProfile, type ProfileSummary, summarizeProfileDir } from "./profile.js";
+import type { BenchContext, Ratio, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
+import {
+  benchScript,
+  type Child,
+  cpuSeconds,
+  freePort,
+  GiveUp,
+  makeTempDir,
+  median,
+  probe,
+  processGroupPids,
+  procStatusKb,
+  ratio,
+  rssKb,
+  startChild,
+  totalRssKb,
+  waitFor,
+  which,
+} from "./util.js";
+import { runWrk, totalErrors, type WrkResult } from "./wrk.js";
+
+// Router scenario: the same small response fetched several ways, all over loopback:
+//   direct        wrk straight at the upstream (the ceiling)
+//   nginx         nginx as reverse proxy: 1 worker, upstream keepalive, HTTP/1.1 (the reference)
+//   node-proxy    a bare node:http proxy, ~30 lines (what any one-process Node proxy costs here)
+//   router        the paas router: startRouter, routes from a real Redis, access log on
+//   router-nolog  the same router with the access log switched off (what logging costs)
+// against two upstreams: a node:http child process (fast, keep-alive) and a paas/busybox
+// container running httpd (the container path: docker-proxy, a new connection per request;
+// only direct / nginx / router there). wrk, each proxy and the upstream run in processes
+// of their own; the harness starts them, and reads /proc between runs.
+
+export const DOMAIN = "bench.test";
+const NODE_APP = "bench";
+const BOX_APP = "bench-busybox";
+const BOX_IMAGE = "paas/busybox:latest";
+const BOX_PORT = 8080;
+/** Router req/s over nginx (1 worker) req/s, node upstream; why 0.25 and not 0.5: main.ts. */
+export const ROUTER_VS_NGINX_TARGET = 0.25;
+
+/** Router req/s over the bare node proxy's: what src/router may cost on top of Node itself. */
+export const ROUTER_VS_BARE_NODE_TARGET = 0.7;
+
+type Upstream = "node" | "busybox";
+type Via = "direct" | "nginx" | "node-proxy" | "router" | "router-nolog";
+const VIAS: readonly Via[] = ["direct", "nginx", "node-proxy", "router", "router-nolog"];
+const VIAS_FOR: Record<Upstream, readonly Via[]> = {
+  node: VIAS,
+  busybox: ["direct", "nginx", "router"],
+};
+
+/** A fixed body of exactly `size` bytes, naming who sent it so probes can tell them apart. */
+export function fixedBody(who: string, size = 100): string {
+  return `${`paas bench upstream ${who} `.padEnd(size - 1, ".")}\n`;
+}
+
+interface Endpoint {
+  upstream: Upstream;
+  /** Port of the upstream itself. */
+  port: number;
+  body: string;
+  /** Host header the proxies route by. */
+  host: string;
+}
+
+interface Sample {
+  round: number;
+  upstream: Upstream;
+  via: Via;
+  wrk: WrkResult;
+  /** CPU seconds the proxy (its process, or nginx master+workers) used during the run. */
+  proxyCpuS: number | null;
+}
+
+export interface NginxConfInput {
+  dir: string;
+  listenPort: number;
+  servers: Array<{ name: string; upstreamPort: number; id: string }>;
+  workers: number;
+}
+
+/** nginx.conf for the comparison: foreground, everything under `dir`, keep-alive to upstreams. */
+export function nginxConf(o: NginxConfInput): string {
+  const upstreams = o.servers
+    .map(
+      (s) => `  upstream ${s.id} {
+    server 127.0.0.1:${s.upstreamPort};
+    keepalive 64;
+  }`,
+    )
+    .join("\n");
+  const servers = o.servers
+    .map(
+      (s) => `  server {
+    listen 127.0.0.1:${o.listenPort};
+    server_name ${s.name};
+    location / {
+      proxy_pass http://${s.id};
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Forwarded-Port $server_port;
+      proxy_set_header X-Request-Id $request_id;
+    }
+  }`,
+    )
+    .join("\n");
+  return `# paas bench: nginx as the reference reverse proxy (generated, temporary)
+daemon off;
+master_process on;
+worker_processes ${o.workers};
+pid ${o.dir}/nginx.pid;
+error_log ${o.dir}/nginx-error.log warn;
+events {
+  worker_connections 4096;
+}
+http {
+  access_log ${o.dir}/nginx-access.log combined;
+  client_body_temp_path ${o.dir}/client_body;
+  proxy_temp_path ${o.dir}/proxy;
+  fastcgi_temp_path ${o.dir}/fastcgi;
+  uwsgi_temp_path ${o.dir}/uwsgi;
+  scgi_temp_path ${o.dir}/scgi;
+${upstreams}
+  server {
+    listen 127.0.0.1:${o.listenPort} default_server;
+    return 404;
+  }
+${servers}
+}
+`;
+}
+
+/** Run one of our dist/bench/*-child.js scripts; resolves with the port it printed. */
+async function startNodeChild(
+  ctx: BenchContext,
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  logFile: string,
+  nodeArgs: string[] = [],
+): Promise<{ child: Child; port: number }> {
+  const child = startChild(
+    {
+      name,
+      cmd: process.execPath,
+      args: [...nodeArgs, benchScript(script)],
+      env: { ...process.env, ...env },
+      stderrFile: logFile,
+      lifeline: true,
+    },
+    ctx.cleanup,
+  );
+  const m = await child.waitForLine(/^READY (.*)$/, 15_000);
+  return { child, port: (JSON.parse(m[1]) as { port: number }).port };
+}
+
+/** paas/busybox httpd in a container published on 127.0.0.1; null (with a note) when Docker cannot. */
+async function startBusybox(
+  ctx: BenchContext,
+  namespace: string,
+  body: string,
+  notes: string[],
+): Promise<{ id: string; port: number } | null> {
+  const docker = connectDocker();
+  try {
+    if ((await docker.images.inspect(BOX_IMAGE)) === null) {
+      notes.push(`busybox upstream skipped: image ${BOX_IMAGE} not present (npm run setup builds it)`);
+      return null;
+    }
+  } catch (err) {
+    notes.push(`busybox upstream skipped: Docker not reachable (${(err as Error).message})`);
+    return null;
+  }
+  const id = await docker.containers.create({
+    name: `${namespace}-busybox`,
+    Image: BOX_IMAGE,
+    Cmd: [
+      "sh",
+      "-c",
+      `mkdir -p /www && printf '%s' "$BODY" > /www/index.html && exec httpd -f -p ${BOX_PORT} -h /www`,
+    ],
+    Env: [`BODY=${body}`],
+    Labels: ownedLabels(namespace, { [LABEL.kind]: "bench", [LABEL.app]: BOX_APP }),
+    ExposedPorts: { [`${BOX_PORT}/tcp`]: {} },
+    HostConfig: {
+      PortBindings: { [`${BOX_PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      LogConfig: { Type: "none", Config: {} },
+    },
+  });
+  ctx.cleanup.add(`remove container ${id.slice(0, 12)}`, () => docker.containers.remove(id));
+  await docker.containers.start(id);
+  const info = await docker.containers.inspect(id);
+  const hostPort = info?.NetworkSettings.Ports?.[`${BOX_PORT}/tcp`]?.[0]?.HostPort;
+  if (!hostPort) throw new Error(`busybox container ${id.slice(0, 12)} has no published port`);
+  return { id, port: Number(hostPort) };
+}
+
+/** Wait until a path answers 200 with exactly the upstream's body; fail fast if `owner` dies. */
+async function expectBody(
+  what: string,
+  port: number,
+  host: string | undefined,
+  body: string,
+  owner?: Child,
+): Promise<void> {
+  await waitFor(
+    `${what} to answer with its body`,
+    async () => {
+      if (owner?.exited()) throw new GiveUp(`${owner.name} exited:\n${owner.tail()}`);
+      const r = await probe(port, host);
+      if (r.status === 200 && r.body === body) return true;
+      throw new Error(`got ${r.status}: ${r.body.slice(0, 120)}`);
+    },
+    15_000,
+  );
+}
+
+const DIR_PREFIX = "paas-bench-router-";
+const NAMESPACE_RE = /^bench-[0-9a-f]{8}$/;
+
+/** Written into the run's temp dir so a later run can clean up after one that was killed outright. */
+interface Owner {
+  pid: number;
+  namespace: string;
+  containerId?: string;
+}
+
+function writeOwner(dir: string, owner: Owner): void {
+  fs.writeFileSync(path.join(dir, "owner.json"), JSON.stringify(owner));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== "0");
+}
+
+/**
+ * A harness killed outright (SIGKILL, OOM) cannot run its cleanup; its Node children exit
+ * by themselves (stdin lifeline), but its nginx, container, Redis keys and temp dir stay.
+ * Remove those, for runs whose harness process is gone only.
+ */
+async function sweepLeftovers(redis: Redis, say: (line: string) => void): Promise<void> {
+  for (const name of fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(DIR_PREFIX))) {
+    const dir = path.join(os.tmpdir(), name);
+    let owner: Owner;
+    try {
+      owner = JSON.parse(fs.readFileSync(path.join(dir, "owner.json"), "utf8")) as Owner;
+    } catch {
+      continue;
+    }
+    if (!Number.isInteger(owner.pid) || pidAlive(owner.pid) || !NAMESPACE_RE.test(owner.namespace)) continue;
+    try {
+      // Only the nginx whose command line names this run's directory.
+      const nginxPid = Number(fs.readFileSync(path.join(dir, "nginx.pid"), "utf8").trim());
+      if (fs.readFileSync(`/proc/${nginxPid}/cmdline`, "utf8").includes(dir))
+        process.kill(nginxPid, "SIGTERM");
+    } catch {}
+    // By id, or by the name it was given (a run killed between create and writeOwner).
+    await connectDocker()
+      .containers.remove(owner.containerId ?? `${owner.namespace}-busybox`)
+      .catch(() => {});
+    await deleteNamespace(redis, owner.namespace).catch(() => {});
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    say(`removed what an earlier, killed bench run left (pid ${owner.pid}, ${owner.namespace})`);
+  }
+}
+
+const kbToMb = (kb: number | null) => (kb === null ? null : kb / 1024);
+
+async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const { options: o, say, cleanup } = ctx;
+  const notes: string[] = [];
+  const namespace = `bench-${randomBytes(4).toString("hex")}`;
+  const dir = await makeTempDir(DIR_PREFIX, cleanup);
+  const owner: Owner = { pid: process.pid, namespace };
+  writeOwner(dir, owner);
+  // nginx workers run as nobody when the master is root; let them reach their paths.
+  await fs.promises.chmod(dir, 0o755);
+  const log = (name: string) => path.join(dir, `${name}.log`);
+
+  // Route table in a namespace of its own; every key under it goes at the end.
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+  cleanup.add("close bench Redis connection", () => void redis.disconnect());
+  await redis.connect();
+  cleanup.add(`delete Redis keys ${namespace}:*`, () => deleteNamespace(redis, namespace));
+  await sweepLeftovers(redis, say);
+  const store = storeOver(redis, namespace);
+
+  // Upstreams.
+  const endpoints: Endpoint[] = [];
+  const nodeBody = fixedBody("node");
+  say("starting upstream: node:http child process");
+  const up = await startNodeChild(
+    ctx,
+    "upstream (node:http)",
+    "upstream-child",
+    { PAAS_BENCH_BODY: nodeBody },
+    log("upstream"),
+  );
+  await expectBody("node upstream", up.port, undefined, nodeBody);
+  endpoints.push({ upstream: "node", port: up.port, body: nodeBody, host: `${NODE_APP}.${DOMAIN}` });
+
+  say(`starting upstream: ${BOX_IMAGE} httpd container`);
+  const boxBody = fixedBody("busybox");
+  const box = await startBusybox(ctx, namespace, boxBody, notes);
+  if (box) {
+    writeOwner(dir, { ...owner, containerId: box.id });
+    await expectBody("busybox upstream", box.port, undefined, boxBody);
+    endpoints.push({ upstream: "busybox", port: box.port, body: boxBody, host: `${BOX_APP}.${DOMAIN}` });
+  }
+  const appOf = (e: Endpoint) => (e.upstream === "node" ? NODE_APP : BOX_APP);
+  for (const e of endpoints) {
+    await store.routes.put({
+      app: appOf(e),
+      backends: [{ host: "127.0.0.1", port: e.port, id: `bench-${e.upstream}` }],
+      domains: [],
+    });
+  }
+
+  // The paas router, in its own process (and a second one without the access log).
+  const routerEnv = (accessLog: "on" | "off") => ({
+    PAAS_REDIS_URL: o.redisUrl,
+    PAAS_NAMESPACE: namespace,
+    PAAS_DOMAIN: DOMAIN,
+    PAAS_BENCH_ACCESS_LOG: accessLog,
+  });
+  say("starting the paas router (child process, access log on)");
+  const router = await startNodeChild(ctx, "paas router", "router-child", routerEnv("on"), log("router"));
+  say("starting the paas router (child process, access log off)");
+  const routerNolog = await startNodeChild(
+    ctx,
+    "paas router (no log)",
+    "router-child",
+    routerEnv("off"),
+    log("router-nolog"),
+  );
+
+  say("starting the bare node:http proxy (child process)");
+  const nodeProxy = await startNodeChild(
+    ctx,
+    "bare node proxy",
+    "proxy-child",
+    { PAAS_BENCH_ROUTES: JSON.stringify(Object.fromEntries(endpoints.map((e) => [e.host, e.port]))) },
+    log("node-proxy"),
+  );
+
+  // nginx, one worker: the router is one Node process on one core, so this is the like-for-like.
+  const nginxBin = which("nginx");
+  if (!nginxBin) throw new Error("nginx not found");
+  const nginxPort = await freePort();
+  const confFile = path.join(dir, "nginx.conf");
+  await fs.promises.writeFile(
+    confFile,
+    nginxConf({
+      dir,
+      listenPort: nginxPort,
+      workers: 1,
+      servers: endpoints.map((e) => ({ name: e.host, upstreamPort: e.port, id: `up_${e.upstream}` })),
+    }),
+  );
+  say("starting nginx (worker_processes 1)");
+  const nginx = startChild(
+    {
+      name: "nginx",
+      cmd: nginxBin,
+      args: ["-p", dir, "-c", confFile, "-e", path.join(dir, "nginx-error.log")],
+      stderrFile: log("nginx-stderr"),
+    },
+    cleanup,
+  );
+  const nginxPids = () => processGroupPids(nginx.pid);
+
+  // Where each path listens, which process serves it (CPU/RSS, liveness), per upstream.
+  const paths: Record<
+    Via,
+    { port: (e: Endpoint) => number; owner: Child | null; pids: () => number[] | null }
+  > = {
+    direct: { port: (e) => e.port, owner: null, pids: () => null },
+    nginx: { port: () => nginxPort, owner: nginx, pids: nginxPids },
+    "node-proxy": { port: () => nodeProxy.port, owner: nodeProxy.child, pids: () => [nodeProxy.child.pid] },
+    router: { port: () => router.port, owner: router.child, pids: () => [router.child.pid] },
+    "router-nolog": {
+      port: () => routerNolog.port,
+      owner: routerNolog.child,
+      pids: () => [routerNolog.child.pid],
+    },
+  };
+  const portOf = (e: Endpoint, via: Via) => paths[via].port(e);
+  // Every path answers with the right upstream's body before any load.
+  for (const e of endpoints) {
+    for (const via of VIAS_FOR[e.upstream]) {
+      const host = via === "direct" ? undefined : e.host;
+      await expectBody(
+        `${via} -> ${e.upstream}`,
+        portOf(e, via),
+        host,
+        e.body,
+        paths[via].owner ?? undefined,
+      );
+    }
+  }
+  const children = [router.child, routerNolog.child, nodeProxy.child, nginx, up.child];
+  const alive = () => {
+    for (const c of children)
+      if (c.exited()) throw new Error(`${c.name} died during the benchmark\n${c.tail()}`);
+  };
+
+  const memBefore = {
+    routerRssKb: rssKb(router.child.pid),
+    nodeProxyRssKb: rssKb(nodeProxy.child.pid),
+    nginxRssKb: totalRssKb(nginxPids()),
+    nginxProcesses: nginxPids().length,
+  };
+
+  const load = (e: Endpoint, via: Via, durationS: number) =>
+    runWrk({
+      url: `http://127.0.0.1:${portOf(e, via)}/`,
+      host: e.host,
+      threads: o.threads,
+      connections: o.connections,
+      durationS,
+    });
+
+  // Warm-up (unmeasured): JIT in the Node processes, connection pools in every proxy.
+  if (o.warmupS > 0) {
+    for (const e of endpoints) {
+      for (const via of VIAS_FOR[e.upstream]) {
+        say(`warm-up ${o.warmupS}s: ${e.upstream} ${via}`);
+        await load(e, via, o.warmupS);
+        alive();
+      }
+    }
+  }
+
+  const samples: Sample[] = [];
+  const loads: number[][] = [];
+  for (let round = 0; round < o.rounds; round++) {
+    for (const e of endpoints) {
+      // Rotate the order each round so no path always runs first (or last) on a busy box.
+      const vias = VIAS_FOR[e.upstream];
+      const order = vias.map((_, i) => vias[(i + round) % vias.length]);
+      for (const via of order) {
+        const pids = paths[via].pids();
+        const cpu0 = pids ? cpuSeconds(pids) : 0;
+        say(`round ${round + 1}/${o.rounds}: ${e.upstream} ${via} ${o.durationS}s`);
+        const wrk = await load(e, via, o.durationS);
+        const proxyCpuS = pids ? cpuSeconds(pids) - cpu0 : null;
+        alive();
+        samples.push({ round, upstream: e.upstream, via, wrk, proxyCpuS });
+        say(
+          `  ${wrk.requestsPerSec.toFixed(0)} req/s, p50 ${wrk.latency.p50Ms?.toFixed(2)}ms, ` +
+            `p99 ${wrk.latency.p99Ms?.toFixed(2)}ms, errors ${totalErrors(wrk)}`,
+        );
+      }
+    }
+    loads.push(os.loadavg());
+  }
+
+  const memAfter = {
+    routerRssKb: rssKb(router.child.pid),
+    routerPeakKb: procStatusKb(router.child.pid, "VmHWM"),
+    nodeProxyRssKb: rssKb(nodeProxy.child.pid),
+    nodeProxyPeakKb: procStatusKb(nodeProxy.child.pid, "VmHWM"),
+    nginxRssKb: totalRssKb(nginxPids()),
+  };
+
+  // Profiling is its own extra run (profiling slows the process, so never during the
+  // measured ones): a fresh router with --cpu-prof, node upstream, then stopped and read.
+  let profiles: ProfileSummary[] = [];
+  const nodeEndpoint = endpoints.find((e) => e.upstream === "node")!;
+  if (o.profile) {
+    const profileDir = path.join(os.tmpdir(), `paas-bench-profile-${namespace}`);
+    say(`profiling the router: ${o.warmupS + o.durationS}s of load with --cpu-prof`);
+    const prof = await startNodeChild(
+      ctx,
+      "paas router (profiled)",
+      "router-child",
+      routerEnv("on"),
+      log("router-prof"),
+      ["--cpu-prof", `--cpu-prof-dir=${profileDir}`],
+    );
+    const target = { ...nodeEndpoint };
+    await runWrk({
+      url: `http://127.0.0.1:${prof.port}/`,
+      host: target.host,
+      threads: o.threads,
+      connections: o.connections,
+      durationS: o.warmupS + o.durationS,
+    });
+    await prof.child.stop();
+    profiles = summarizeProfileDir(profileDir);
+    for (const p of profiles) say(formatProfile(p));
+    notes.push(`router CPU profile kept in ${profileDir} (Chrome DevTools > Performance > Load profile)`);
+  }
+
+  // Medians over rounds.
+  type Agg = {
+    rps: number;
+    p50: number;
+    p99: number;
+    errors: number;
+    requests: number;
+    cpuUsPerReq: number | null;
+  };
+  const agg = new Map<string, Agg>();
+  for (const e of endpoints) {
+    for (const via of VIAS_FOR[e.upstream]) {
+      const s = samples.filter((x) => x.upstream === e.upstream && x.via === via);
+      const cpu = s.filter((x) => x.proxyCpuS !== null && x.wrk.requests > 0);
+      agg.set(`${e.upstream}/${via}`, {
+        rps: median(s.map((x) => x.wrk.requestsPerSec)),
+        p50: median(s.map((x) => x.wrk.latency.p50Ms ?? Number.NaN)),
+        p99: median(s.map((x) => x.wrk.latency.p99Ms ?? Number.NaN)),
+        errors: s.reduce((n, x) => n + totalErrors(x.wrk), 0),
+        requests: s.reduce((n, x) => n + x.wrk.requests, 0),
+        cpuUsPerReq:
+          cpu.length > 0 ? median(cpu.map((x) => ((x.proxyCpuS ?? 0) * 1e6) / x.wrk.requests)) : null,
+      });
+    }
+  }
+  const get = (u: Upstream, v: Via) => agg.get(`${u}/${v}`);
+
+  const rows: ResultRow[] = [];
+  for (const e of endpoints) {
+    for (const via of VIAS_FOR[e.upstream]) {
+      const a = get(e.upstream, via)!;
+      rows.push({
+        group: "throughput",
+        label: `${e.upstream.padEnd(7)} ${via === "direct" ? "direct" : `via ${via}`}`,
+        metrics: {
+          "req/s": { value: a.rps, unit: "" },
+          p50: { value: a.p50, unit: "ms" },
+          p99: { value: a.p99, unit: "ms" },
+          "proxy CPU/req": { value: a.cpuUsPerReq, unit: "us" },
+          errors: { value: a.errors, unit: "" },
+        },
+      });
+    }
+  }
+  rows.push(
+    {
+      group: "memory",
+      label: "paas router (1 node process)",
+      metrics: {
+        "RSS before": { value: kbToMb(memBefore.routerRssKb), unit: "MB" },
+        "RSS after": { value: kbToMb(memAfter.routerRssKb), unit: "MB" },
+        peak: { value: kbToMb(memAfter.routerPeakKb), unit: "MB" },
+      },
+    },
+    {
+      group: "memory",
+      label: "bare node proxy",
+      metrics: {
+        "RSS before": { value: kbToMb(memBefore.nodeProxyRssKb), unit: "MB" },
+        "RSS after": { value: kbToMb(memAfter.nodeProxyRssKb), unit: "MB" },
+        peak: { value: kbToMb(memAfter.nodeProxyPeakKb), unit: "MB" },
+      },
+    },
+    {
+      group: "memory",
+      label: `nginx (master + ${memBefore.nginxProcesses - 1} worker)`,
+      metrics: {
+        "RSS before": { value: kbToMb(memBefore.nginxRssKb), unit: "MB" },
+        "RSS after": { value: kbToMb(memAfter.nginxRssKb), unit: "MB" },
+        peak: { value: null, unit: "MB" },
+      },
+    },
+  );
+
+  const node = (v: Via) => get("node", v);
+  const ratios: Ratio[] = [
+    {
+      name: "router / nginx req/s (node upstream)",
+      of: "median req/s through the router over median req/s through nginx",
+      value: ratio(node("router")?.rps, node("nginx")?.rps),
+      target: {
+        min: ROUTER_VS_NGINX_TARGET,
+        text: `>= ${ROUTER_VS_NGINX_TARGET}x nginx with 1 worker`,
+      },
+    },
+    {
+      name: "router / bare node proxy req/s (node upstream)",
+      of: "what src/router costs on top of Node's own proxying",
+      value: ratio(node("router")?.rps, node("node-proxy")?.rps),
+      target: {
+        min: ROUTER_VS_BARE_NODE_TARGET,
+        text: `>= ${ROUTER_VS_BARE_NODE_TARGET}x a bare node:http proxy`,
+      },
+    },
+    {
+      name: "router / direct req/s (node upstream)",
+      of: "what is left of the upstream's own throughput behind the router",
+      value: ratio(node("router")?.rps, node("direct")?.rps),
+    },
+    {
+      name: "nginx / direct req/s (node upstream)",
+      of: "the same for nginx, for scale",
+      value: ratio(node("nginx")?.rps, node("direct")?.rps),
+    },
+    {
+      name: "bare node proxy / nginx req/s (node upstream)",
+      of: "the ceiling for any one-process Node proxy here, against nginx",
+      value: ratio(node("node-proxy")?.rps, node("nginx")?.rps),
+    },
+    {
+      name: "router without / with access log req/s",
+      of: "what the per-request access log line costs (noisy: see the CPU ratio)",
+      value: ratio(node("router-nolog")?.rps, node("router")?.rps),
+    },
+    {
+      name: "router with / without access log CPU per request",
+      of: "the same in CPU time per request",
+      value: ratio(node("router")?.cpuUsPerReq, node("router-nolog")?.cpuUsPerReq),
+    },
+    {
+      name: "router / nginx p99 latency (node upstream)",
+      of: "lower is better",
+      value: ratio(node("router")?.p99, node("nginx")?.p99),
+    },
+    {
+      name: "router / nginx CPU per request (node upstream)",
+      of: "proxy CPU time per request, independent of how the cores were shared",
+      value: ratio(node("router")?.cpuUsPerReq, node("nginx")?.cpuUsPerReq),
+    },
+    {
+      name: "router / bare node proxy CPU per request",
+      of: "the same against the bare Node proxy",
+      value: ratio(node("router")?.cpuUsPerReq, node("node-proxy")?.cpuUsPerReq),
+    },
+  ];
+  if (get("busybox", "router")) {
+    ratios.push(
+      {
+        name: "router / nginx req/s (busybox container)",
+        of: "upstream-bound: busybox httpd forks per connection, no keep-alive",
+        value: ratio(get("busybox", "router")?.rps, get("busybox", "nginx")?.rps),
+      },
+      {
+        name: "router / direct req/s (busybox container)",
+        of: "router overhead on the container path",
+        value: ratio(get("busybox", "router")?.rps, get("busybox", "direct")?.rps),
+      },
+    );
+  }
+  ratios.push({
+    name: "router / nginx RSS after load",
+    of: "router process VmRSS over nginx master+worker VmRSS",
+    value: ratio(memAfter.routerRssKb, memAfter.nginxRssKb),
+  });
+
+  const cores = os.cpus().length;
+  notes.push(
+    `fairness: the router is ONE Node process (at most one core); nginx runs worker_processes 1 to match. ` +
+      `wrk (-t${o.threads} -c${o.connections}), the proxy under test and the upstream share this ${cores}-core box, ` +
+      `so req/s are CPU-contended; compare ratios, and "proxy CPU/req", which does not depend on scheduling.`,
+    `nginx and the router each write one access log line per request to a file (nginx "combined"; ` +
+      `the router through the platform logger on stderr); the bare node proxy and router-nolog log nothing.`,
+    `direct rows hit the upstream's port; busybox direct goes through docker-proxy on 127.0.0.1.`,
+    `${o.rounds} round(s) of ${o.durationS}s per row, medians; load average after each round: ` +
+      loads.map((l) => l.map((x) => x.toFixed(2)).join("/")).join(", "),
+  );
+  for (const e of endpoints) {
+    for (const via of VIAS_FOR[e.upstream]) {
+      const a = get(e.upstream, via)!;
+      if (a.errors > 0)
+        notes.push(`${e.upstream} ${via}: ${a.errors} errors or non-2xx answers out of ${a.requests}`);
+    }
+  }
+  const nodeDirect = node("direct")?.rps ?? 0;
+  if (nodeDirect > 0 && (node("nginx")?.rps ?? 0) > 0.9 * nodeDirect) {
+    notes.push(
+      "nginx is within 10% of direct: the upstream, not nginx, limits that row, which flatters the router ratio.",
+    );
+  }
+
+  return {
+    scenario: "router",
+    rows,
+    ratios,
+    notes,
+    raw: {
+      namespace,
+      ports: {
+        router: router.port,
+        routerNolog: routerNolog.port,
+        nodeProxy: nodeProxy.port,
+        nginx: nginxPort,
+        upstreams: Object.fromEntries(endpoints.map((e) => [e.upstream, e.port])),
+      },
+      memory: { before: memBefore, after: memAfter },
+      samples,
+      profiles,
+    },
+  };
+}
+
+export const routerScenario: Scenario = {
+  name: "router",
+  describe:
+    "req/s and p50/p99 direct vs nginx vs bare node proxy vs paas router (wrk on loopback), " +
+    "node:http upstream and a paas/busybox httpd container; CPU/request and RSS of the proxies",
+  async available() {
+    const missing = ["wrk", "nginx"].filter((b) => which(b) === null);
+    return missing.length > 0
+      ? `${missing.join(" and ")} not installed (scripts/setup.sh installs them)`
+      : null;
+  },
+  run: runRouterScenario,
+};
