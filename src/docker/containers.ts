@@ -144,6 +144,11 @@ export class Containers {
     }
   }
 
+  /** Unpack a tar stream into a (created) container's filesystem at path. */
+  async putArchive(id: string, tar: NodeJS.ReadableStream, path: string): Promise<void> {
+    await this.docker.getContainer(id).putArchive(tar, { path });
+  }
+
   /** Commit a container's filesystem as an image (used for slug images). */
   async commit(
     id: string,

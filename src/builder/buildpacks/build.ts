@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { LABEL } from "../../docker/labels.js";
 import { BuildFailed } from "../../errors.js";
 import { parseProcfile } from "../procfile.js";
@@ -11,6 +13,8 @@ import { BUILD_UID, compileContainerSpec, DEFAULT_PORT } from "./plan.js";
 import { mergeProcessTypes, parseReleaseYaml } from "./release.js";
 import { type BuildpackSelection, chooseBuildpacks, describeRef, nothingDetected } from "./select.js";
 import { commitSlugImage } from "./slug.js";
+
+const run = promisify(execFile);
 
 // The executor: stage the host directories, run the compile container, read what the
 // buildpacks reported, turn the slug into an image. Decisions live in select/plan/release.
@@ -98,6 +102,32 @@ function compileFailure(exitCode: number, selection: BuildpackSelection, lastLin
   return new BuildFailed(`buildpack compile failed (exit code ${exitCode})`, lastLines);
 }
 
+/**
+ * file:// buildpacks are cloned (bare) on the host into the build's work dir and handed to
+ * the build user: only a git repository can be used, and only its copy is mounted.
+ */
+async function copyLocalBuildpacks(
+  selection: BuildpackSelection,
+  work: string,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let i = 0;
+  for (const ref of selection.refs) {
+    if (ref.kind !== "git" || !ref.localPath || out[ref.localPath]) continue;
+    const copy = path.join(work, `buildpack-${i++}.git`);
+    try {
+      await run("git", ["clone", "--bare", "--quiet", "--", ref.localPath, copy], { timeout: 120_000 });
+    } catch {
+      throw new BuildFailed(
+        `buildpack ${ref.url} is not a git repository the platform can read; point file:// at a git repository`,
+      );
+    }
+    await handOver(copy, true);
+    out[ref.localPath] = copy;
+  }
+  return out;
+}
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResult> {
@@ -122,13 +152,14 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
     await fsp.mkdir(ctx.cacheDir, { recursive: true });
     await handOver(ctx.cacheDir, false);
     await handOver(ctx.sourceDir, true);
+    const localBuildpacks = await copyLocalBuildpacks(selection, work);
 
     const labels = { ...ctx.labels, [LABEL.kind]: "build" };
     const spec = compileContainerSpec({
       name: `${settings.namespace}-build-${ctx.app}-${ctx.release}-${randomBytes(3).toString("hex")}`,
       image: stack.build,
       selection,
-      paths: { buildDir: ctx.sourceDir, cacheDir: ctx.cacheDir, envDir, outDir },
+      paths: { buildDir: ctx.sourceDir, cacheDir: ctx.cacheDir, envDir, outDir, localBuildpacks },
       labels,
       settings,
       stack: `paas-${STACK_VERSION}`,

@@ -34,6 +34,8 @@ export interface CompileHostPaths {
   cacheDir: string;
   envDir: string;
   outDir: string;
+  /** file:// buildpacks: the URL's path -> a host copy made for this build (never the original). */
+  localBuildpacks?: Record<string, string>;
 }
 
 export interface CompilePlanInput {
@@ -91,10 +93,10 @@ export function compileContainerSpec(input: CompilePlanInput): ContainerSpec {
     `${BUNDLED_DIR}:${IN_CONTAINER.bundled}:ro`,
   ];
   if (settings.buildCaBundle) binds.push(`${settings.buildCaBundle}:${IN_CONTAINER.ca}:ro`);
-  const local = new Set(
-    selection.refs.flatMap((r) => (r.kind === "git" && r.localPath ? [r.localPath] : [])),
-  );
-  for (const p of local) binds.push(`${p}:${p}:ro`);
+  // A file:// buildpack is mounted from a copy cloned for this build, so a URL can never
+  // expose an arbitrary host path (such as the Docker socket) to the build.
+  for (const [original, copy] of Object.entries(paths.localBuildpacks ?? {}))
+    binds.push(`${copy}:${original}:ro`);
   const env = [
     `BUILD_DIR=${IN_CONTAINER.app}`,
     `CACHE_DIR=${IN_CONTAINER.cache}`,

@@ -94,10 +94,7 @@ export async function commitSlugImage(input: CommitSlugInput): Promise<number> {
   });
   try {
     const sizes = { bytes: 0 };
-    // DockerParts has no putArchive yet: the one call that goes through the raw client.
-    await docker.raw
-      .getContainer(id)
-      .putArchive(slugArchive(input.slugDir, input.processTypes, sizes), { path: "/" });
+    await docker.containers.putArchive(id, slugArchive(input.slugDir, input.processTypes, sizes), "/");
     const [repo, tag] = splitImageTag(input.imageTag);
     await docker.containers.commit(id, repo, tag, slugImageChanges(), input.imageLabels);
     return sizes.bytes;

@@ -16,12 +16,18 @@ const settings = {
   buildNoProxy: "localhost",
 };
 
-function plan(dotBuildpacks: string | null = null) {
+function plan(dotBuildpacks: string | null = null, localBuildpacks?: Record<string, string>) {
   return compileContainerSpec({
     name: "paas-build-app-v1-abc",
     image: "paas/stack-build:1",
     selection: chooseBuildpacks({ config: {}, dotBuildpacks }),
-    paths: { buildDir: "/tmp/src", cacheDir: "/data/cache/app", envDir: "/tmp/w/env", outDir: "/tmp/w/out" },
+    paths: {
+      buildDir: "/tmp/src",
+      cacheDir: "/data/cache/app",
+      envDir: "/tmp/w/env",
+      outDir: "/tmp/w/out",
+      localBuildpacks,
+    },
     labels: { "paas.managed": "true", "paas.kind": "build" },
     settings,
     stack: "paas-1",
@@ -59,17 +65,24 @@ describe("compileContainerSpec", () => {
     expect(binds).toContain(`/etc/ssl/certs/ca-certificates.crt:${IN_CONTAINER.ca}:ro`);
   });
 
-  it("mounts each file:// buildpack repository once, read-only, at its own path", () => {
-    const spec = plan("file:///srv/bp#v1\nfile:///srv/bp#v2\nnodejs\n");
+  it("mounts the build's copy of each file:// buildpack once, read-only, at the URL's path", () => {
+    const spec = plan("file:///srv/bp#v1\nfile:///srv/bp#v2\nnodejs\n", {
+      "/srv/bp": "/tmp/w/buildpack-0.git",
+    });
     expect(spec.Cmd?.slice(2)).toEqual([
       "all",
       "git:file:///srv/bp#v1",
       "git:file:///srv/bp#v2",
       "bundled:nodejs",
     ]);
-    expect((spec.HostConfig?.Binds ?? []).filter((b) => b.startsWith("/srv/bp"))).toEqual([
-      "/srv/bp:/srv/bp:ro",
+    expect((spec.HostConfig?.Binds ?? []).filter((b) => b.includes("/srv/bp"))).toEqual([
+      "/tmp/w/buildpack-0.git:/srv/bp:ro",
     ]);
+  });
+
+  it("never mounts a file:// path itself: without a copy, nothing of it reaches the build", () => {
+    const spec = plan("file:///var/run#x\n");
+    expect((spec.HostConfig?.Binds ?? []).some((b) => b.startsWith("/var/run"))).toBe(false);
   });
 
   it("points every tool at the CA bundle and passes proxies in both spellings", () => {
