@@ -357,9 +357,8 @@ describe("git push of buildpack apps", () => {
     it("builds with a custom buildpack cloned from a file:// git repository", async () => {
       const bpDir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-custom-bp-"));
       temps.push(bpDir);
-      // The compile container runs as uid 1000: the repository must be readable by it
-      // (mkdtemp makes the directory 0700, and the tests may run as root).
-      await fsp.chmod(bpDir, 0o755);
+      // mkdtemp makes a 0700 directory: the platform clones the repository for the build
+      // user (uid 1000), so its modes do not matter.
       await fsp.cp(path.join(ROOT, "test/fixtures/buildpacks/custom"), bpDir, { recursive: true });
       await run("git", ["init", "-q", "-b", "main"], { cwd: bpDir });
       await run("git", ["add", "-A"], { cwd: bpDir });
