@@ -42,9 +42,25 @@
  *           The busybox rows are bound by the upstream (httpd forks per connection, no
  *           keep-alive, docker-proxy in between): they show the container path, no target.
  *
- * Planned (add to SCENARIOS in ./scenarios.ts): "deploy" (git push to first 200 through
- * the router, vs `docker run` of the same image), "build-cache" (cold vs warm build of one
- * commit), "zero-downtime" (errors and p99 seen by wrk across a redeploy vs a quiet run).
+ * End-to-end scenarios: each starts a real `paas server` of its own (namespace bench-<hex>,
+ * loopback ports, temp data dir and HOME; ./platform.ts), drives it with the CLI and
+ * `git push`, and sweeps its containers, images and Redis keys afterwards, even on failure.
+ *
+ *   deploy         push-to-live for a warm Node app (bp-node-express fixture, cache filled by a
+ *                  first push): --rounds pushes of a one-line change; live = first 200 of the
+ *                  new commit through the router (25 ms poller). Split from the streamed
+ *                  remote: headings (./timeline.ts): receive, build, image, start (incl. the
+ *                  checks), route. Baseline: `docker run` of the same image to its first 200.
+ *                  Platform defaults (10 s drain after live, 3 s stay-up check).
+ *   build-cache    cold vs warm buildpack build of a generated Node app with ~50 npm
+ *                  dependencies (lockfile resolved on the host with npm --package-lock-only):
+ *                  per round, repo:purge-cache + push (cold), then a trivial commit (warm).
+ *                  Target warm build <= 30% of cold; also the app image vs the stack images
+ *                  (target: at most half the build stack). PAAS_DRAIN_SECONDS=1.
+ *   zero-downtime  4 keep-alive GET loops (5 ms pause, capped) through the router on the
+ *                  dockerfile-hello app while it is redeployed, reconfigured, rolled back,
+ *                  scaled 1 -> 3 and 3 -> 1 (platform defaults: 10 s drain); requests, failed
+ *                  and duration per change, against a quiet baseline. Target: zero failed.
  *
  * Options: --duration=S per measured run (default 5), --rounds=N interleaved repeats,
  * medians reported (default 3), --warmup=S unmeasured load per path first (default 2),

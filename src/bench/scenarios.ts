@@ -1,18 +1,20 @@
+import { buildCacheScenario } from "./build-cache.js";
+import { deployScenario } from "./deploy.js";
 import { routerScenario } from "./router.js";
 import type { Cleanup, Say } from "./util.js";
+import { zeroDowntimeScenario } from "./zero-downtime.js";
 
 // The scenario registry: `npm run bench -- <name>...` runs the named ones, no names runs
 // every scenario whose available() says it can run here.
 //
-// Adding a scenario (planned: "deploy" = git push to first 200 through the router,
-// "build-cache" = cold vs warm build of the same commit, "zero-downtime" = errors seen by a
-// wrk run across a redeploy): write src/bench/<name>.ts exporting a Scenario, add it to
+// Adding a scenario: write src/bench/<name>.ts exporting a Scenario, add it to
 // SCENARIOS below. Measure its own baseline in the same run (cold build for warm build, a
 // direct hit for a proxied one...) and report ratios against it, so numbers from a busy or
 // slow machine still mean something. Register every process, container, temp dir and Redis
 // namespace with ctx.cleanup as soon as it exists; main runs the cleanup whatever happens.
 // Never fail on a wall-clock threshold: put the target in a Ratio and let main print
-// PASS/MISS.
+// PASS/MISS. Scenarios that need a whole platform start one with BenchPlatform.start
+// (./platform.ts: server, CLI login, git push with timed remote: lines, sweep on cleanup).
 
 export interface BenchOptions {
   /** Seconds per measured load run. */
@@ -82,7 +84,12 @@ export interface Scenario {
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }
 
-export const SCENARIOS: readonly Scenario[] = [routerScenario];
+export const SCENARIOS: readonly Scenario[] = [
+  routerScenario,
+  deployScenario,
+  buildCacheScenario,
+  zeroDowntimeScenario,
+];
 
 export function verdict(r: Ratio): "PASS" | "MISS" | null {
   if (!r.target || r.value === null) return null;
