@@ -43,22 +43,24 @@ export const dockerfileBuilder: Builder = {
 
     ctx.log("-----> Building with the app's Dockerfile");
     const context = await packContext(dir, [BUILD_DIR, "Dockerfile", ".dockerignore"]);
-    await ctx.docker.images.build(
-      context,
-      {
-        tag: ctx.imageTag,
-        labels: ctx.labels,
-        dockerfile: generated,
-        buildargs: proxyBuildArgs({
-          http: ctx.settings.buildHttpProxy,
-          https: ctx.settings.buildHttpsProxy,
-          no: ctx.settings.buildNoProxy,
-        }),
-      },
-      (line) => {
-        // Keep the log about the app's steps, not Docker's bookkeeping.
-        if (!DOCKER_NOISE.test(line)) ctx.log(`       ${line}`);
-      },
+    await buildOrExplain(() =>
+      ctx.docker.images.build(
+        context,
+        {
+          tag: ctx.imageTag,
+          labels: ctx.labels,
+          dockerfile: generated,
+          buildargs: proxyBuildArgs({
+            http: ctx.settings.buildHttpProxy,
+            https: ctx.settings.buildHttpsProxy,
+            no: ctx.settings.buildNoProxy,
+          }),
+        },
+        (line) => {
+          // Keep the log about the app's steps, not Docker's bookkeeping.
+          if (!DOCKER_NOISE.test(line)) ctx.log(`       ${line}`);
+        },
+      ),
     );
 
     const info = await ctx.docker.images.inspect(ctx.imageTag);
@@ -69,3 +71,29 @@ export const dockerfileBuilder: Builder = {
     return { image: ctx.imageTag, processTypes, port: portFromExposed(info?.Config?.ExposedPorts) };
   },
 };
+
+/** Images this platform builds locally, for Dockerfile FROM lines when no registry is reachable. */
+export const LOCAL_BASE_IMAGES = [
+  "paas/debian:bookworm (also debian:bookworm, debian:bookworm-slim)",
+  "paas/busybox:latest",
+  "paas/stack-run:latest",
+  "paas/stack-build:latest",
+];
+
+const PULL_FAILED =
+  /pull access denied|manifest unknown|repository does not exist|failed to resolve|dial tcp|no such host|TLS handshake|i\/o timeout|server misbehaving/i;
+
+/** A FROM image that cannot be pulled gets a message naming the images that exist here. */
+async function buildOrExplain(build: () => Promise<unknown>): Promise<void> {
+  try {
+    await build();
+  } catch (err) {
+    if (err instanceof BuildFailed && PULL_FAILED.test(err.message)) {
+      throw new BuildFailed(
+        `${err.message} -- the base image could not be pulled (no registry may be reachable): use a local one in FROM: ${LOCAL_BASE_IMAGES.join(", ")}`,
+        err.details,
+      );
+    }
+    throw err;
+  }
+}

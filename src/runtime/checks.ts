@@ -52,7 +52,7 @@ export async function runChecks(
       return {
         ok: false,
         output: [
-          `${t.name} did not accept connections on its port within ${Math.round(plan.startTimeoutMs / 1000)}s: make the web process listen on $PORT`,
+          `${t.name} did not accept connections on its port within ${Math.round(plan.startTimeoutMs / 1000)}s: make the web process listen on 0.0.0.0:$PORT`,
         ],
       };
     }

@@ -95,6 +95,16 @@ describe("git push of a Dockerfile app", () => {
     expect(res.body).toContain("greeting=hello-world");
   });
 
+  it("explains a FROM image that cannot be pulled, naming the local base images", async () => {
+    await fsp.writeFile(path.join(repo, "Dockerfile"), 'FROM node:20-bookworm\nCMD ["node"]\n');
+    await p.git(["commit", "-qam", "an image from a registry"], repo);
+    const push = await p.git(["push", "paas", "main"], repo);
+    const out = push.stdout + push.stderr;
+    expect(push.code).not.toBe(0);
+    expect(out).toContain("use a local one in FROM: paas/debian:bookworm");
+    expect((await p.get(app, "/cgi-bin/env")).body).toContain("greeting=hello-world");
+  });
+
   it("refuses pushes to branches that do not deploy", async () => {
     await p.git(["checkout", "-qb", "feature"], repo);
     const push = await p.git(["push", "paas", "feature"], repo);
