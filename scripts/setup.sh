@@ -312,11 +312,26 @@ build_stack_images() {
   done
 }
 
+# --- 6. The `paas` command on PATH ------------------------------------------------------------
+# As root, /usr/local/bin/paas points at this checkout (never replacing a paas that is not ours).
+link_cli() {
+  local target="$repo/bin/paas" link=/usr/local/bin/paas
+  is_root || return 0
+  if [[ -L $link && $(readlink "$link") == "$target" ]]; then return; fi
+  if [[ -e $link && ! -L $link ]]; then
+    log "not linking $link: a different paas is installed there"
+    return
+  fi
+  ln -sfn "$target" "$link"
+  log "linked $link -> $target"
+}
+
 install_packages
 start_docker
 start_redis
 node_deps
 build_base_images
 build_stack_images
+link_cli
 
 log "done in $(elapsed "$t_start")"
