@@ -60,6 +60,8 @@ export async function startServer(
   const repos = new Repos(settings.dataDir);
   const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
   const has = (r: Role) => settings.roles.includes(r);
+  // Stopping order: no new background work, then finish builds in flight (their pushers get
+  // their outcome), then the API (bounded), and the router last so apps stay reachable.
   const closers: (() => Promise<void>)[] = [];
 
   let worker: WorkerHandle | null = null;
@@ -71,7 +73,7 @@ export async function startServer(
     closers.push(() => worker!.close());
     const reconciler = new Reconciler(settings, store, docker, logger.child("reconcile"));
     reconciler.start();
-    closers.push(() => reconciler.stop());
+    closers.unshift(() => reconciler.stop());
   }
 
   let apiPort: number | null = null;
@@ -105,7 +107,7 @@ export async function startServer(
     server.headersTimeout = 60_000;
     await listen(server, settings.apiPort, settings.bind);
     apiPort = (server.address() as AddressInfo).port;
-    closers.unshift(() => closeServer(server));
+    closers.push(() => closeServer(server));
   }
 
   let routerPort: number | null = null;
@@ -123,7 +125,7 @@ export async function startServer(
       host: settings.bind,
     });
     routerPort = router.port;
-    closers.unshift(async () => {
+    closers.push(async () => {
       await router.close();
       subscriber.disconnect();
     });
