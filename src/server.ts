@@ -71,7 +71,7 @@ export async function startServer(
     const run = pipelineRunner({ settings, store, runtime, deployer, docker, builders });
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
-    const reconciler = new Reconciler(settings, store, docker, logger.child("reconcile"));
+    const reconciler = new Reconciler(settings, store, docker, runtime, logger.child("reconcile"));
     reconciler.start();
     closers.unshift(() => reconciler.stop());
   }

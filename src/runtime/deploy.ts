@@ -134,22 +134,10 @@ export class Deployer {
   }
 
   private async startContainer(app: string, release: Release, slot: Slot, name: string): Promise<string> {
-    await this.runtime.removeByName(name);
     const limits = limitsFor(await this.store.resources.get(app), slot.type, {
       memory: this.settings.defaultMemory,
     });
-    const spec = planContainer({
-      namespace: this.settings.namespace,
-      app,
-      release,
-      slot,
-      memory: limits.memory,
-      cpus: limits.cpu,
-      name,
-    });
-    const id = await this.docker.containers.create(spec);
-    await this.docker.containers.start(id);
-    return id;
+    return this.runtime.startSlot(app, release, slot, name, limits);
   }
 
   /** Run every new container's checks in parallel; throw with the failing checks' output. */

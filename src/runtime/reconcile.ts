@@ -8,8 +8,9 @@ import type { Store } from "../store/index.js";
 import { releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import type { Backend } from "../store/routes.js";
-import { containerName, planContainer, slotsFor } from "./plan.js";
+import { containerName, slotsFor } from "./plan.js";
 import { probePort } from "./readiness.js";
+import type { Runtime } from "./runtime.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
 
@@ -75,6 +76,7 @@ export class Reconciler {
     private readonly settings: Settings,
     private readonly store: Store,
     private readonly docker: DockerParts,
+    private readonly runtime: Runtime,
     private readonly log: Log,
   ) {}
 
@@ -138,24 +140,10 @@ export class Reconciler {
     if (release?.image) {
       for (const slot of plan.create) {
         const name = containerName(this.settings.namespace, app, slot);
-        const existing = await this.docker.containers.inspect(name);
-        if (existing && existing.Config.Labels?.[LABEL.namespace] === this.settings.namespace) {
-          await this.docker.containers.remove(existing.Id);
-        }
         const limits = limitsFor(await this.store.resources.get(app), slot.type, {
           memory: this.settings.defaultMemory,
         });
-        const spec = planContainer({
-          namespace: this.settings.namespace,
-          app,
-          release,
-          slot,
-          memory: limits.memory,
-          cpus: limits.cpu,
-          name,
-        });
-        const id = await this.docker.containers.create(spec);
-        await this.docker.containers.start(id);
+        await this.runtime.startSlot(app, release, slot, name, limits);
         this.log("reconcile started a missing container", { app, slot: `${slot.type}.${slot.index}` });
       }
     }

@@ -2,7 +2,8 @@ import type Docker from "dockerode";
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
-import type { Slot } from "./plan.js";
+import type { Release } from "../store/releases.js";
+import { planContainer, type Slot } from "./plan.js";
 
 export interface ProcessInfo {
   name: string;
@@ -36,6 +37,29 @@ export class Runtime {
         out.push(`last output of ${s.slot.type}.${s.slot.index}:`, ...lines.map((l) => `  ${l}`));
     }
     return out;
+  }
+
+  /** Create and start the container for one slot of a release under `name` (replacing ours). */
+  async startSlot(
+    app: string,
+    release: Release,
+    slot: Slot,
+    name: string,
+    limits: { memory: number; cpu: number },
+  ): Promise<string> {
+    await this.removeByName(name);
+    const spec = planContainer({
+      namespace: this.settings.namespace,
+      app,
+      release,
+      slot,
+      memory: limits.memory,
+      cpus: limits.cpu,
+      name,
+    });
+    const id = await this.docker.containers.create(spec);
+    await this.docker.containers.start(id);
+    return id;
   }
 
   async removeByName(name: string): Promise<void> {
