@@ -1,0 +1,144 @@
+import express, { type Response } from "express";
+import { invalid, isPaasError } from "../../errors.js";
+import { type AppName, parseAppName } from "../../names.js";
+import { handle } from "../errors.js";
+import { appSummary } from "../routes/apps.js";
+import type { Services } from "../services.js";
+import { createApp, restartApp, rollbackApp, scaleApp } from "./actions.js";
+import type { DashboardSessions, Session } from "./sessions.js";
+import { processSummary, type Views } from "./view.js";
+
+const RELEASES_SHOWN = 20;
+const LOG_LINES = 100;
+
+/** The signed-in pages: apps list, one app, its revealed config, and the forms' actions. */
+export function dashboardPages(s: Services, views: Views, sessions: DashboardSessions): express.Router {
+  const r = express.Router();
+  const session = (res: Response) => res.locals.session as Session;
+  const appPath = (res: Response, name: string) => `${res.locals.view.base}/apps/${name}`;
+
+  /** After a form post: say what happened on the next page (post/redirect/get). */
+  async function done(res: Response, to: string, notice: string): Promise<void> {
+    await sessions.setNotice(session(res).id, notice);
+    res.redirect(303, to);
+  }
+
+  r.get(
+    "/",
+    handle(async (_req, res) => {
+      const names = await s.store.apps.list();
+      const apps = await Promise.all(
+        names.map(async (name) => {
+          try {
+            const [summary, procs] = await Promise.all([appSummary(s, name), s.runtime.ps(name)]);
+            return { ...summary, processes: processSummary(procs) };
+          } catch (err) {
+            // Destroyed between the list and the lookup: leave it out.
+            if (isPaasError(err) && err.status === 404) return null;
+            throw err;
+          }
+        }),
+      );
+      views.render(res, 200, "apps.njk", { apps: apps.filter((a) => a !== null) });
+    }),
+  );
+
+  r.post(
+    "/apps",
+    handle(async (req, res) => {
+      const name = await createApp(s, String(req.body?.name ?? "").trim());
+      await done(res, appPath(res, name), `Created ${name}. Add its git remote and push to deploy.`);
+    }),
+  );
+
+  r.get(
+    "/apps/:app",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      const summary = await appSummary(s, name);
+      const rec = await s.store.apps.require(name);
+      const [processes, formation, config, releases, logs] = await Promise.all([
+        s.runtime.ps(name),
+        s.store.formation.get(name),
+        s.store.config.get(name),
+        s.store.releases.list(name),
+        s.runtime.logs(name, LOG_LINES),
+      ]);
+      const current = releases.find((x) => x.version === rec.release && x.image) ?? null;
+      const types = current
+        ? Object.entries(current.processTypes)
+            .filter(([type]) => type !== "release")
+            .map(([type, command]) => ({ type, command, count: formation[type] ?? 0 }))
+        : [];
+      views.render(res, 200, "app.njk", {
+        app: summary,
+        processes: processes.sort((a, b) => a.type.localeCompare(b.type) || a.index - b.index),
+        types,
+        deployed: current !== null,
+        // Keys only: values stay off this page; the reveal page shows them on purpose.
+        configKeys: Object.keys(config).sort(),
+        releases: releases.slice(0, RELEASES_SHOWN).map((x) => ({
+          ...x,
+          current: x.version === rec.release,
+          canRollback: x.status === "succeeded" && x.image !== null && x.version < rec.release,
+        })),
+        logs,
+      });
+    }),
+  );
+
+  r.get(
+    "/apps/:app/config",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      await s.store.apps.require(name);
+      const config = await s.store.config.get(name);
+      const vars = Object.keys(config)
+        .sort()
+        .map((key) => ({ key, value: config[key] }));
+      views.render(res, 200, "config.njk", { app: { name }, vars });
+    }),
+  );
+
+  r.post(
+    "/apps/:app/scale",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      // Fields are named "scale.<type>"; a blank field leaves that type alone.
+      const changes: Record<string, string> = {};
+      for (const [field, value] of Object.entries((req.body ?? {}) as Record<string, unknown>)) {
+        if (!field.startsWith("scale.") || typeof value !== "string" || value.trim() === "") continue;
+        changes[field.slice("scale.".length)] = value.trim();
+      }
+      if (Object.keys(changes).length === 0) throw invalid("enter a number of containers for a process type");
+      const formation = await scaleApp(s, name, changes);
+      const text = Object.entries(formation)
+        .map(([type, n]) => `${type}=${n}`)
+        .join(" ");
+      await done(res, appPath(res, name), `Scaled ${name}: ${text}`);
+    }),
+  );
+
+  r.post(
+    "/apps/:app/restart",
+    handle(async (req, res) => {
+      const name: AppName = parseAppName(req.params.app);
+      await restartApp(s, name);
+      await done(res, appPath(res, name), `Restarted every process of ${name}`);
+    }),
+  );
+
+  r.post(
+    "/apps/:app/rollback",
+    handle(async (req, res) => {
+      const name = parseAppName(req.params.app);
+      const raw = String(req.body?.version ?? "");
+      const m = /^v?(\d+)$/.exec(raw);
+      if (!m) throw invalid(`"${raw}" is not a release version: use v3 or 3`);
+      await rollbackApp(s, name, Number(m[1]), session(res).user);
+      await done(res, appPath(res, name), `Rolled ${name} back to v${m[1]}`);
+    }),
+  );
+
+  return r;
+}
