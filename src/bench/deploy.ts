@@ -3,7 +3,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { stackImages } from "../builder/stack.js";
 import { connectDocker, ownedLabels } from "../docker/index.js";
-import { BenchPlatform, type PushResult, platformUnavailable } from "./platform.js";
+import { BenchPlatform, imageSize, type PushResult, platformUnavailable } from "./platform.js";
 import type { BenchContext, Ratio, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
 import { readTimeline, span, type Timeline } from "./timeline.js";
 import { median, probe, sleep, waitFor } from "./util.js";
@@ -136,7 +136,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
 
   const samples: DeploySample[] = [];
   const baselines: number[] = [];
-  let lastLog: Array<{ t: number; text: string }> = [];
+  const logs: Array<Array<{ t: number; text: string }>> = [];
   const rounds = Math.max(1, ctx.options.rounds);
   for (let r = 1; r <= rounds; r++) {
     const mark = `round-${r}`;
@@ -152,7 +152,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     const liveMs = live === null ? null : live - (push.startedAt - t0);
     const s = sampleOf(r, push, liveMs);
     samples.push(s);
-    lastLog = push.lines.map((l) => ({ t: Math.round(l.t), text: l.text }));
+    logs.push(push.lines.map((l) => ({ t: Math.round(l.t), text: l.text })));
     say(
       `round ${r}: live after ${s.liveS?.toFixed(2)}s (receive ${s.receiveS?.toFixed(2)}, build ${s.buildS?.toFixed(2)}, ` +
         `image ${s.imageS?.toFixed(2)}, start ${s.startS?.toFixed(2)}, route ${s.routeS?.toFixed(2)}); git push ${s.pushS.toFixed(1)}s`,
@@ -200,6 +200,24 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     },
   });
 
+  const appImage = (await p.images(APP))
+    .filter((i) => i.Labels?.["paas.process-types"])
+    .sort((a, b) => b.Created - a.Created)[0];
+  const stackBuild = stackImages({ stackBuildImage: null, stackRunImage: null }).build;
+  const buildBytes = await imageSize(stackBuild);
+  rows.push(
+    {
+      group: "image size",
+      label: `nodejs fixture image ${appImage?.RepoTags?.[0] ?? "?"}`,
+      metrics: { size: { value: appImage ? appImage.Size / 1e6 : null, unit: "MB" } },
+    },
+    {
+      group: "image size",
+      label: `build stack ${stackBuild}`,
+      metrics: { size: { value: buildBytes === null ? null : buildBytes / 1e6, unit: "MB" } },
+    },
+  );
+
   const startRoute = med(
     samples.map((s) => (s.startS !== null && s.routeS !== null ? s.startS + s.routeS : null)),
   );
@@ -209,6 +227,12 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
       name: "platform start+route / docker run",
       value: startRoute !== null && base ? startRoute / base : null,
       of: "image ready -> live, over a bare docker run -> first 200 (the difference is mostly the checks)",
+    },
+    {
+      name: "nodejs fixture image / build stack",
+      value: appImage && buildBytes ? appImage.Size / buildBytes : null,
+      of: "docker image inspect Size",
+      target: { max: 0.5, text: 'at most half the build stack (issue 3: "well under")' },
     },
     {
       name: "build+image share of push-to-live",
@@ -234,7 +258,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     notes.push("UNEXPECTED: a push never served its new marker through the router");
 
   notes.push(...(await p.serverProblems()));
-  return { scenario: "deploy", rows, ratios, notes, raw: { samples, baselines, lastLog } };
+  return { scenario: "deploy", rows, ratios, notes, raw: { samples, baselines, logs } };
 }
 
 export const deployScenario: Scenario = {
