@@ -6,6 +6,8 @@ import express from "express";
 import { Redis } from "ioredis";
 import { apiRouter } from "./api/app.js";
 import { ensureAdminToken } from "./api/auth.js";
+import { dashboardRouter } from "./api/dashboard/index.js";
+import type { Services } from "./api/services.js";
 import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
 import { pipelineRunner } from "./builder/pipeline.js";
@@ -94,12 +96,24 @@ export async function startServer(
         }),
       );
     }
-    if (has("api"))
-      app.use(
-        apiRouter({ settings, store, runtime, deployer, docker, queue, repos, log: logger.child("api") }),
-      );
+    if (has("api")) {
+      const services: Services = {
+        settings,
+        store,
+        runtime,
+        deployer,
+        docker,
+        queue,
+        repos,
+        log: logger.child("api"),
+      };
+      app.use(apiRouter(services));
+      app.use("/dashboard", dashboardRouter({ ...services, log: logger.child("dashboard") }));
+    }
     app.get("/", (_req, res) => {
-      res.type("text/plain").send("paas API: see /api/v1 (token required)\n");
+      res
+        .type("text/plain")
+        .send("paas: REST API at /api/v1 (token required), web dashboard at /dashboard\n");
     });
     const server = http.createServer(app);
     // Pushes wait for whole deploys: no idle timeout on those requests.

@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { applyScale } from "../../src/api/routes/formation.js";
+import { applyScale } from "../../src/api/operations.js";
 import { PaasError } from "../../src/errors.js";
 import { parseAppJson } from "../../src/runtime/app-json.js";
 import { type CheckClock, checkPlanFor, runChecks } from "../../src/runtime/checks.js";

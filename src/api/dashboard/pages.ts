@@ -2,9 +2,9 @@ import express, { type Response } from "express";
 import { invalid, isPaasError } from "../../errors.js";
 import { type AppName, parseAppName } from "../../names.js";
 import { handle } from "../errors.js";
+import { createApp, restartApp, rollbackApp, scaleApp } from "../operations.js";
 import { appSummary } from "../routes/apps.js";
 import type { Services } from "../services.js";
-import { createApp, restartApp, rollbackApp, scaleApp } from "./actions.js";
 import type { DashboardSessions, Session } from "./sessions.js";
 import { processSummary, type Views } from "./view.js";
 

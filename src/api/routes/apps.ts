@@ -2,9 +2,10 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import express from "express";
 import { invalid } from "../../errors.js";
-import { type AppName, parseAppName, randomAppName } from "../../names.js";
+import { type AppName, parseAppName } from "../../names.js";
 import { appUrl } from "../../runtime/release.js";
 import { handle } from "../errors.js";
+import { createApp } from "../operations.js";
 import type { Services } from "../services.js";
 
 export function gitUrl(s: Services, app: string): string {
@@ -48,23 +49,7 @@ export function appsRoutes(s: Services): express.Router {
       if (Number(req.headers["content-length"] ?? 0) > 0 && !req.is("application/json")) {
         throw invalid('send JSON with Content-Type: application/json, e.g. {"name": "my-app"}');
       }
-      const body = (req.body ?? {}) as { name?: unknown };
-      let name: AppName;
-      if (body.name === undefined || body.name === null || body.name === "") {
-        name = randomAppName();
-        for (let i = 0; i < 5 && (await s.store.apps.get(name)); i++) name = randomAppName();
-      } else {
-        name = parseAppName(body.name);
-      }
-      await s.store.apps.create(name);
-      try {
-        await s.repos.create(name);
-        await s.store.routes.put({ app: name, backends: [], domains: [] });
-      } catch (err) {
-        await s.store.apps.destroy(name);
-        throw err;
-      }
-      s.log("app created", { app: name });
+      const name = await createApp(s, ((req.body ?? {}) as { name?: unknown }).name);
       res.status(201).json(await appSummary(s, name));
     }),
   );

@@ -3,38 +3,9 @@ import { parseMemory } from "../../config.js";
 import { invalid } from "../../errors.js";
 import { type AppName, parseAppName } from "../../names.js";
 import { currentRelease } from "../../runtime/release.js";
-import type { Formation } from "../../store/formation.js";
-import { saveRelease } from "../../store/releases.js";
 import { handle } from "../errors.js";
+import { parseTarget, restartApp, scaleApp } from "../operations.js";
 import type { Services } from "../services.js";
-
-const MAX_PER_TYPE = 20;
-
-/** Apply "N", "+N", "-N" changes to a formation; types must exist in the release. */
-export function applyScale(current: Formation, types: string[], changes: Record<string, unknown>): Formation {
-  const next = { ...current };
-  for (const [type, raw] of Object.entries(changes)) {
-    if (!types.includes(type)) {
-      throw invalid(`this app has no "${type}" process type; its types are: ${types.join(", ") || "none"}`);
-    }
-    const m = /^([+-]?)(\d+)$/.exec(String(raw));
-    if (!m) throw invalid(`scale for ${type} must be N, +N or -N (got "${String(raw)}")`);
-    const n = Number(m[2]);
-    const base = next[type] ?? 0;
-    const value = m[1] === "+" ? base + n : m[1] === "-" ? base - n : n;
-    if (value < 0) throw invalid(`${type} cannot go below 0 (it is at ${base})`);
-    if (value > MAX_PER_TYPE) throw invalid(`${type} cannot go above ${MAX_PER_TYPE} containers`);
-    next[type] = value;
-  }
-  return next;
-}
-
-function parseTarget(raw: unknown): { type: string; index?: number } | null {
-  if (raw === undefined || raw === null || raw === "") return null;
-  const m = typeof raw === "string" ? /^([a-z0-9_-]+)(?:\.(\d+))?$/i.exec(raw) : null;
-  if (!m) throw invalid(`"${String(raw)}" is not a process: use a type (web) or one container (web.1)`);
-  return { type: m[1].toLowerCase(), index: m[2] ? Number(m[2]) : undefined };
-}
 
 export function formationRoutes(s: Services): express.Router {
   const r = express.Router();
@@ -57,15 +28,7 @@ export function formationRoutes(s: Services): express.Router {
       if (!body || typeof body !== "object" || Object.keys(body).length === 0) {
         throw invalid('send the new scale, e.g. {"web": "3", "worker": "+1"}');
       }
-      const formation = await s.store.lock.withLock(name, async () => {
-        const release = await currentRelease(s.store, name);
-        const types = Object.keys(release.processTypes).filter((t) => t !== "release");
-        const next = applyScale(await s.store.formation.get(name), types, body);
-        await s.deployer.scale(name, release, next, log(name));
-        await s.store.formation.set(name, next);
-        await saveRelease(s.store, name, { ...release, formation: next });
-        return next;
-      });
+      const formation = await scaleApp(s, name, body);
       res.json({ formation });
     }),
   );
@@ -74,27 +37,7 @@ export function formationRoutes(s: Services): express.Router {
     "/apps/:app/ps/restart",
     handle(async (req, res) => {
       const name = parseAppName(req.params.app);
-      const target = parseTarget(req.body?.target);
-      const restarted = await s.store.lock.withLock(name, async () => {
-        const release = await currentRelease(s.store, name);
-        const formation = await s.store.formation.get(name);
-        if (target && !(target.type in formation))
-          throw invalid(`this app has no "${target.type}" process type`);
-        if (target?.index && target.index > (formation[target.type] ?? 0)) {
-          throw invalid(
-            `${target.type}.${target.index} does not exist (${target.type} is scaled to ${formation[target.type]})`,
-          );
-        }
-        const only = (slot: { type: string; index: number }) =>
-          !target ||
-          (slot.type === target.type && (target.index === undefined || slot.index === target.index));
-        await s.deployer.deploy(name, release, formation, log(name), { only, releasePhase: false });
-        return Object.entries(formation).flatMap(([type, n]) =>
-          Array.from({ length: n }, (_, i) => ({ type, index: i + 1 }))
-            .filter(only)
-            .map((x) => `${x.type}.${x.index}`),
-        );
-      });
+      const restarted = await restartApp(s, name, req.body?.target);
       res.json({ restarted });
     }),
   );

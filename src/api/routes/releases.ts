@@ -3,8 +3,8 @@ import { invalid, notFound } from "../../errors.js";
 import { type AppName, parseAppName } from "../../names.js";
 import type { Release } from "../../store/releases.js";
 import { handle } from "../errors.js";
+import { rollbackApp } from "../operations.js";
 import type { Services } from "../services.js";
-import { waitForJob } from "./wait.js";
 
 function parseVersion(raw: unknown): number {
   const m = typeof raw === "string" ? /^v?(\d+)$/.exec(raw) : null;
@@ -86,7 +86,7 @@ export function releaseRoutes(s: Services): express.Router {
       const body = (req.body ?? {}) as { version?: unknown };
       const target =
         body.version === undefined || body.version === null ? null : parseVersion(String(body.version));
-      await waitForJob(s, { kind: "rollback", app: name, target, user: String(res.locals.user ?? "") });
+      await rollbackApp(s, name, target, String(res.locals.user ?? ""));
       const rec = await s.store.apps.require(name);
       const live = await s.store.releases.get(name, rec.release);
       res.json({
