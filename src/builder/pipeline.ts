@@ -36,6 +36,7 @@ export async function runBuild(
   deps: PipelineDeps,
   job: BuildJob,
   log: (line: string) => void,
+  announce?: (url: string) => void,
 ): Promise<string> {
   const { store, settings } = deps;
   const app = job.app as AppName;
@@ -98,9 +99,11 @@ export async function runBuild(
     };
     await saveRelease(store, app, built);
     log(`-----> Process types: ${types.join(", ")}`);
-    await releaseLive(deps, app, built, log);
     const url = appUrl(settings, app);
-    log(`       ${url} deployed to paas`);
+    await releaseLive(deps, app, built, log, () => {
+      log(`       ${url} deployed to paas`);
+      announce?.(url);
+    });
     return url;
   } finally {
     await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
@@ -110,15 +113,18 @@ export async function runBuild(
 
 /** The queue's job runner: a thin dispatch from job kind to the function that does it. */
 export function pipelineRunner(deps: PipelineDeps) {
-  return async (job: JobData, emit: (line: string) => void): Promise<string> => {
-    if (job.kind === "build") return runBuild(deps, job, emit);
-    if (job.kind === "rollback") {
-      const live = await rollback(deps, job.app as AppName, job.target, job.user, emit, job.buildId);
-      emit(`       now at v${live.version}`);
-    } else {
-      await rerelease(deps, job.app as AppName, job.description, job.user, emit, job.buildId);
-    }
-    return appUrl(deps.settings, job.app);
+  return async (
+    job: JobData,
+    emit: (line: string) => void,
+    announce?: (url: string) => void,
+  ): Promise<string> => {
+    if (job.kind === "build") return runBuild(deps, job, emit, announce);
+    const url = appUrl(deps.settings, job.app);
+    const live = () => announce?.(url);
+    if (job.kind === "rollback")
+      await rollback(deps, job.app as AppName, job.target, job.user, emit, job.buildId, live);
+    else await rerelease(deps, job.app as AppName, job.description, job.user, emit, job.buildId, live);
+    return url;
   };
 }
 

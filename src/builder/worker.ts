@@ -6,7 +6,12 @@ import type { Store } from "../store/index.js";
 import { type JobData, QUEUE_NAME } from "./jobs.js";
 
 /** Runs one job to its end, writing user-facing lines with emit; returns the app URL. */
-export type JobRunner = (job: JobData, emit: (line: string) => void) => Promise<string>;
+export type JobRunner = (
+  job: JobData,
+  emit: (line: string) => void,
+  /** The release is live: tell the waiting pusher now (old containers may still be draining). */
+  announce: (url: string) => void,
+) => Promise<string>;
 
 export interface WorkerHandle {
   close(): Promise<void>;
@@ -47,14 +52,26 @@ export function startBuildWorker(
       }
       await store.builds.update(data.buildId, { status: "running" });
       log("job started", { app: data.app, build: data.buildId, kind: data.kind });
+      let announced: Promise<void> | null = null;
       try {
-        const url = await deps.run(data, emit);
-        await store.builds.update(data.buildId, { status: "succeeded", url });
-        await store.builds.append(data.buildId, { type: "end", ok: true, message: "deployed", url });
+        const announce = (url: string) => {
+          announced ??= (async () => {
+            await store.builds.update(data.buildId, { status: "succeeded", url });
+            await store.builds.append(data.buildId, { type: "end", ok: true, message: "deployed", url });
+          })();
+        };
+        const url = await deps.run(data, emit, announce);
+        announce(url);
+        await announced;
         log("job succeeded", { app: data.app, build: data.buildId });
         return { url };
       } catch (err) {
         const message = messageOf(err);
+        if (announced) {
+          // The pusher was told it is live, and it is: report, do not contradict.
+          log("job failed after going live", { app: data.app, build: data.buildId, error: message });
+          throw new UnrecoverableError(message);
+        }
         for (const d of isPaasError(err) ? (err.details ?? []) : []) emit(d);
         await store.builds.update(data.buildId, { status: "failed", error: message });
         await store.builds.append(data.buildId, { type: "end", ok: false, message });

@@ -27,6 +27,12 @@ export interface DeployOptions {
   only?: (slot: Slot) => boolean;
   /** Run the release phase (Procfile release / app.json predeploy) first. */
   releasePhase: boolean;
+  /**
+   * Called once traffic has moved (and postdeploy ran), before the old containers drain:
+   * the release is live from here, so callers record it and tell the user without
+   * waiting for the drain.
+   */
+  onLive?: () => Promise<void>;
 }
 
 const slotOf = (c: Docker.ContainerInfo): Slot => ({
@@ -84,9 +90,15 @@ export class Deployer {
       ...backendsOf(kept, this.portOf(release)),
       ...startedBackends(started),
     ]);
-    await this.retire(retiring, log);
-    for (const s of started) await this.docker.containers.rename(s.id, s.finalName).catch(() => {});
     if (opts.releasePhase) await this.oneOff(app, release, "postdeploy", log, false);
+    await opts.onLive?.();
+    // Live: a problem from here on is reported, never turned into a failed deploy.
+    try {
+      await this.retire(retiring, log);
+      for (const s of started) await this.docker.containers.rename(s.id, s.finalName).catch(() => {});
+    } catch (err) {
+      log(` !     retiring the old containers failed (reconcile will remove them): ${messageOf(err)}`);
+    }
   }
 
   /** Scale to a new formation: start and check what is added, drain and stop what is removed. */

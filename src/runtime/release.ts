@@ -31,25 +31,31 @@ export async function releaseLive(
   app: AppName,
   release: Release,
   log: (line: string) => void,
+  onLive?: () => Promise<void> | void,
 ) {
   const { store } = deps;
-  let live: Release = release;
+  let live: Release | null = null;
   try {
     await store.lock.withLock(app, async () => {
       const formation = formationFor(await store.formation.get(app), release.processTypes);
-      await deps.deployer.deploy(app, release, formation, log, { releasePhase: true });
-      await store.formation.set(app, formation);
-      live = { ...release, formation, status: "succeeded" };
-      await saveRelease(store, app, live);
-      await store.apps.setCurrentRelease(app, release.version);
+      await deps.deployer.deploy(app, release, formation, log, {
+        releasePhase: true,
+        onLive: async () => {
+          await store.formation.set(app, formation);
+          live = { ...release, formation, status: "succeeded" };
+          await saveRelease(store, app, live);
+          await store.apps.setCurrentRelease(app, release.version);
+          log(`-----> Released ${releaseTag(release.version)}`);
+          await onLive?.();
+        },
+      });
     });
   } catch (err) {
-    await saveRelease(store, app, { ...release, status: "failed" });
+    if (!live) await saveRelease(store, app, { ...release, status: "failed" });
     throw err;
   }
-  log(`-----> Released ${releaseTag(release.version)}`);
   await gcImages(deps, app, log).catch((err) => log(` !     could not remove old images: ${String(err)}`));
-  return live;
+  return live ?? release;
 }
 
 /** The app's current release, or a clear error when there is none yet. */
@@ -69,6 +75,7 @@ export async function rerelease(
   user: string,
   log: (line: string) => void,
   buildId?: string,
+  onLive?: () => Promise<void> | void,
 ): Promise<Release | null> {
   const record = await deps.store.apps.require(app);
   if (record.release === 0) return null;
@@ -82,7 +89,7 @@ export async function rerelease(
     buildId,
   });
   log(`-----> ${description}: deploying ${app} as ${releaseTag(release.version)}`);
-  return releaseLive(deps, app, release, log);
+  return releaseLive(deps, app, release, log, onLive);
 }
 
 /** Roll back: a new release with an earlier release's image and config (as Heroku does). */
@@ -93,6 +100,7 @@ export async function rollback(
   user: string,
   log: (line: string) => void,
   buildId?: string,
+  onLive?: () => Promise<void> | void,
 ): Promise<Release> {
   const current = await currentRelease(deps.store, app);
   const all = await deps.store.releases.list(app);
@@ -119,10 +127,12 @@ export async function rollback(
     buildId,
   });
   log(`-----> Rolling back ${app} to v${to.version} as ${releaseTag(release.version)}`);
-  const live = await releaseLive(deps, app, release, log);
-  // The rolled-back-to config is the app's config from now on.
-  await deps.store.config.replace(app, to.config);
-  return live;
+  return releaseLive(deps, app, release, log, async () => {
+    // The rolled-back-to config is the app's config from now on.
+    await deps.store.config.replace(app, to.config);
+    log(`       now at v${release.version}`);
+    await onLive?.();
+  });
 }
 
 function carryOver(r: Release) {

@@ -175,9 +175,19 @@ describe("releases, formation and zero-downtime deploys", () => {
     const info = await api("GET", "/releases/current");
     const formation = (await api("GET", "/formation")).json;
     expect(formation).toEqual({ web: 2 });
-    const list = await dockerContainers(p.ns, app);
-    expect(list.map((c) => c.Labels["paas.release"])).toEqual([info.json.version, info.json.version]);
-    expect(list.map((c) => c.Labels["paas.instance"]).sort()).toEqual(["1", "2"]);
+    // The push returns once the release is live; the old containers then drain and go.
+    const consistent = await eventually(async () => {
+      const list = await dockerContainers(p.ns, app);
+      return (
+        list.length === 2 &&
+        list.every((c) => c.Labels["paas.release"] === info.json.version && c.State === "running") &&
+        list
+          .map((c) => c.Labels["paas.instance"])
+          .sort()
+          .join() === "1,2"
+      );
+    }, 30);
+    expect(consistent).toBe(true);
   });
 
   it("a config change under load drops nothing", async () => {
@@ -198,9 +208,12 @@ describe("releases, formation and zero-downtime deploys", () => {
     };
     const loops = [loop(), loop(), loop()];
     const set = await p.cli(["config:set", "UNDER_LOAD=yes"], { cwd: repo });
+    // Keep the load on until the old container has drained and stopped, too.
+    const retired = await eventually(async () => (await dockerContainers(p.ns, app)).length === 2, 30);
     stop = true;
     await Promise.all(loops);
     expect(set.code, set.stderr).toBe(0);
+    expect(retired).toBe(true);
     expect(total).toBeGreaterThan(10);
     expect(failures).toEqual([]);
   });
