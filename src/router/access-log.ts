@@ -20,33 +20,29 @@ export type AccessRecord = {
 };
 
 export function formatAccessLog(r: AccessRecord): string {
-  const parts: string[] = [];
+  let line = "at=info";
   if (r.code || r.desc) {
-    parts.push("at=error");
-    if (r.code) parts.push(`code=${r.code}`);
-    if (r.desc) parts.push(`desc=${quote(r.desc)}`);
-  } else {
-    parts.push("at=info");
+    line = "at=error";
+    if (r.code) line += ` code=${r.code}`;
+    if (r.desc) line += ` desc=${quote(r.desc)}`;
   }
-  parts.push(
-    `method=${bare(r.method)}`,
-    `path=${quote(r.path)}`,
-    `host=${bare(r.host)}`,
-    `request_id=${bare(r.requestId)}`,
-    `fwd=${quote(r.fwd)}`,
-  );
-  if (r.app) parts.push(`app=${bare(r.app)}`);
-  if (r.backend) parts.push(`backend=${bare(r.backend)}`);
-  parts.push(`status=${r.status}`, `ms=${Math.round(r.ms)}`);
-  return parts.join(" ");
+  line += ` method=${bare(r.method)} path=${quote(r.path)} host=${bare(r.host)}`;
+  line += ` request_id=${bare(r.requestId)} fwd=${quote(r.fwd)}`;
+  if (r.app) line += ` app=${bare(r.app)}`;
+  if (r.backend) line += ` backend=${bare(r.backend)}`;
+  return `${line} status=${r.status} ms=${Math.round(r.ms)}`;
 }
 
 // Values come from the client (Host, path, request id), so they are quoted whenever they
-// could break the key=value shape or smuggle a fake line into the log.
+// could break the key=value shape or smuggle a fake line into the log. JSON.stringify only
+// when there is something to escape: one runs per request, on the hot path.
+const PLAIN = /^[^"\\\x00-\x1f\ud800-\udfff]*$/;
+const BARE = /^[\w.:\-[\]/@]+$/;
+
 function quote(v: string): string {
-  return JSON.stringify(v);
+  return PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
 }
 
 function bare(v: string): string {
-  return v !== "" && /^[\w.:\-[\]/@]+$/.test(v) ? v : JSON.stringify(v);
+  return v !== "" && BARE.test(v) ? v : JSON.stringify(v);
 }

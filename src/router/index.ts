@@ -50,7 +50,8 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     table: () => table,
     balancer,
     pages,
-    log,
+    // Not the no-op default: without a log function the proxy skips access lines entirely.
+    log: opts.log,
     upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 30_000,
     downMs: opts.downMs ?? 5_000,
   });

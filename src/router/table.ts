@@ -87,6 +87,37 @@ export function lookup(table: RouteTable, hostHeader: string | undefined | null)
 }
 
 /**
+ * lookup() with a memo of Host header -> entry, kept for as long as the table is the same
+ * object (every change swaps in a new one). Bounded: the Host header is whatever clients
+ * send, so past `max` different ones the memo starts over.
+ */
+export class HostLookup {
+  private of: RouteTable | undefined;
+  private readonly memo = new Map<string, RouteEntry | null>();
+
+  constructor(
+    private readonly table: () => RouteTable,
+    private readonly max = 1_024,
+  ) {}
+
+  get(hostHeader: string | undefined): RouteEntry | null {
+    const table = this.table();
+    if (table !== this.of) {
+      this.of = table;
+      this.memo.clear();
+    }
+    if (hostHeader === undefined) return null;
+    let entry = this.memo.get(hostHeader);
+    if (entry === undefined) {
+      entry = lookup(table, hostHeader);
+      if (this.memo.size >= this.max) this.memo.clear();
+      this.memo.set(hostHeader, entry);
+    }
+    return entry;
+  }
+}
+
+/**
  * Check an entry read from Redis before it can reach the table: a corrupt record must
  * fail its own reload rather than crash the router on the next request.
  */
@@ -133,8 +164,8 @@ export class Balancer {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Next backend for the app, never one in `tried`; null when none is left. */
-  pick(entry: RouteEntry, tried: ReadonlySet<string> = new Set()): Backend | null {
+  /** Next backend for the app, never one in `tried` (host:port keys); null when none is left. */
+  pick(entry: RouteEntry, tried?: ReadonlySet<string>): Backend | null {
     const { backends } = entry;
     const n = backends.length;
     if (n === 0) return null;
@@ -143,7 +174,7 @@ export class Balancer {
     for (let i = 0; i < n; i++) {
       const idx = (start + i) % n;
       const b = backends[idx];
-      if (tried.has(backendKey(b))) continue;
+      if (tried?.has(backendKey(b))) continue;
       if (!this.isDown(b)) return this.take(entry.app, idx, n, b);
       if (fallback === -1) fallback = idx;
     }
@@ -155,6 +186,7 @@ export class Balancer {
   }
 
   isDown(backend: Backend): boolean {
+    if (this.downUntil.size === 0) return false;
     const key = backendKey(backend);
     const until = this.downUntil.get(key);
     if (until === undefined) return false;

@@ -1,0 +1,68 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Backend, RouteEntry } from "../store/routes.js";
+import type { BodyTape } from "./body-tape.js";
+import type { Timed } from "./deadlines.js";
+import type { Failure } from "./failures.js";
+
+const NO_HEADERS: string[] = [];
+
+/**
+ * Everything the router knows about one request (or websocket handshake) in flight. One
+ * object per request, always of the same shape, holding the state that event listeners
+ * read, so listeners need no per-request state of their own; it is also its own link in
+ * the deadline list.
+ */
+export class Exchange implements Timed {
+  res: ServerResponse | undefined = undefined;
+  socket: Duplex | undefined = undefined;
+  readonly started = performance.now();
+  entry: RouteEntry | null = null;
+  /** X-Forwarded-For as sent to the app (also logged). */
+  fwd = "";
+  /** Plain HTTP: the upstream request's headers, one flat name/value list. */
+  headers: string[] = NO_HEADERS;
+  hasBody = false;
+  /** The request body has been read to its end, or there is none: the app's clock may start. */
+  bodyRead = false;
+  /** host:port of the last backend tried. */
+  backend: Backend | undefined = undefined;
+  /** Backends tried before the current one; only a retry creates it. */
+  tried: Set<string> | undefined = undefined;
+  attempt = 0;
+  proxyReq: ClientRequest | undefined = undefined;
+  proxyRes: IncomingMessage | undefined = undefined;
+  /** The app started its response (or switched protocols). */
+  responded = false;
+  /** Plain HTTP: the client's response closed; errors from upstream after that are not the app's. */
+  closed = false;
+  tape: BodyTape | undefined = undefined;
+  failure: Failure | undefined = undefined;
+  logged = false;
+  // Deadline list (deadlines.ts).
+  deadline = 0;
+  armed = false;
+  prevTimed: Timed | null = null;
+  nextTimed: Timed | null = null;
+
+  constructor(
+    readonly req: IncomingMessage,
+    /** The Host header as received. */
+    readonly host: string | undefined,
+    readonly requestId: string,
+  ) {}
+}
+
+/**
+ * The request target for the app: origin-form (and `*`) as received. An absolute-form
+ * target (a client using the router as a forward proxy) loses its scheme and authority,
+ * as http-proxy's url.parse() did.
+ */
+export function upstreamPath(url: string | undefined): string {
+  if (!url) return "/";
+  if (url.charCodeAt(0) === 47 || url === "*") return url;
+  const m = /^[a-z][a-z\d+.-]*:\/\/[^/?#]*([^#]*)/i.exec(url);
+  if (!m) return url;
+  const path = m[1];
+  return path === "" ? "/" : path.startsWith("?") ? `/${path}` : path;
+}
