@@ -10,10 +10,31 @@ export interface Logger {
   child(ns: string, level?: Level): LogFn;
 }
 
-export function createLogger(
-  min: Level,
-  write: (line: string) => void = (l) => process.stderr.write(l),
-): Logger {
+/**
+ * Lines written to stderr in batches, once per turn of the event loop: the router logs every
+ * request, and one synchronous write each costs more than the proxying. Flushed on exit.
+ */
+export function batchedStderr(): (line: string) => void {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    process.stderr.write(text);
+  };
+  process.once("exit", flush);
+  return (line) => {
+    pending.push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
+export function createLogger(min: Level, write: (line: string) => void = batchedStderr()): Logger {
   return {
     child(ns: string, level: Level = "info"): LogFn {
       return (msg, ctx) => {
