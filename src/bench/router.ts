@@ -3,29 +3,47 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { connectDocker, LABEL, ownedLabels } from "../docker/index.js";
 import { storeOver } from "../store/index.js";
 import { formatProfile, type ProfileSummary, summarizeProfileDir } from "./profile.js";
+import {
+  BOX_APP,
+  BOX_IMAGE,
+  DIR_PREFIX,
+  DOMAIN,
+  deleteNamespace,
+  type Endpoint,
+  expectBody,
+  fixedBody,
+  NODE_APP,
+  nginxConf,
+  type Owner,
+  ROUTER_VS_BARE_NODE_TARGET,
+  ROUTER_VS_NGINX_TARGET,
+  type Sample,
+  startBusybox,
+  startNodeChild,
+  sweepLeftovers,
+  type Upstream,
+  VIAS_FOR,
+  type Via,
+  writeOwner,
+} from "./router-parts.js";
 import type { BenchContext, Ratio, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
 import {
-  benchScript,
   type Child,
   cpuSeconds,
   freePort,
-  GiveUp,
   makeTempDir,
   median,
-  probe,
   processGroupPids,
   procStatusKb,
   ratio,
   rssKb,
   startChild,
   totalRssKb,
-  waitFor,
   which,
 } from "./util.js";
-import { runWrk, totalErrors, type WrkResult } from "./wrk.js";
+import { runWrk, totalErrors } from "./wrk.js";
 
 // Router scenario: the same small response fetched several ways, all over loopback:
 //   direct        wrk straight at the upstream (the ceiling)
@@ -37,258 +55,6 @@ import { runWrk, totalErrors, type WrkResult } from "./wrk.js";
 // container running httpd (the container path: docker-proxy, a new connection per request;
 // only direct / nginx / router there). wrk, each proxy and the upstream run in processes
 // of their own; the harness starts them, and reads /proc between runs.
-
-export const DOMAIN = "bench.test";
-const NODE_APP = "bench";
-const BOX_APP = "bench-busybox";
-const BOX_IMAGE = "paas/busybox:latest";
-const BOX_PORT = 8080;
-/** Router req/s over nginx (1 worker) req/s, node upstream; why 0.25 and not 0.5: main.ts. */
-export const ROUTER_VS_NGINX_TARGET = 0.25;
-
-/** Router req/s over the bare node proxy's: what src/router may cost on top of Node itself. */
-export const ROUTER_VS_BARE_NODE_TARGET = 0.7;
-
-type Upstream = "node" | "busybox";
-type Via = "direct" | "nginx" | "node-proxy" | "router" | "router-nolog";
-const VIAS: readonly Via[] = ["direct", "nginx", "node-proxy", "router", "router-nolog"];
-const VIAS_FOR: Record<Upstream, readonly Via[]> = {
-  node: VIAS,
-  busybox: ["direct", "nginx", "router"],
-};
-
-/** A fixed body of exactly `size` bytes, naming who sent it so probes can tell them apart. */
-export function fixedBody(who: string, size = 100): string {
-  return `${`paas bench upstream ${who} `.padEnd(size - 1, ".")}\n`;
-}
-
-interface Endpoint {
-  upstream: Upstream;
-  /** Port of the upstream itself. */
-  port: number;
-  body: string;
-  /** Host header the proxies route by. */
-  host: string;
-}
-
-interface Sample {
-  round: number;
-  upstream: Upstream;
-  via: Via;
-  wrk: WrkResult;
-  /** CPU seconds the proxy (its process, or nginx master+workers) used during the run. */
-  proxyCpuS: number | null;
-}
-
-export interface NginxConfInput {
-  dir: string;
-  listenPort: number;
-  servers: Array<{ name: string; upstreamPort: number; id: string }>;
-  workers: number;
-}
-
-/** nginx.conf for the comparison: foreground, everything under `dir`, keep-alive to upstreams. */
-export function nginxConf(o: NginxConfInput): string {
-  const upstreams = o.servers
-    .map(
-      (s) => `  upstream ${s.id} {
-    server 127.0.0.1:${s.upstreamPort};
-    keepalive 64;
-  }`,
-    )
-    .join("\n");
-  const servers = o.servers
-    .map(
-      (s) => `  server {
-    listen 127.0.0.1:${o.listenPort};
-    server_name ${s.name};
-    location / {
-      proxy_pass http://${s.id};
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Forwarded-Port $server_port;
-      proxy_set_header X-Request-Id $request_id;
-    }
-  }`,
-    )
-    .join("\n");
-  return `# paas bench: nginx as the reference reverse proxy (generated, temporary)
-daemon off;
-master_process on;
-worker_processes ${o.workers};
-pid ${o.dir}/nginx.pid;
-error_log ${o.dir}/nginx-error.log warn;
-events {
-  worker_connections 4096;
-}
-http {
-  access_log ${o.dir}/nginx-access.log combined;
-  client_body_temp_path ${o.dir}/client_body;
-  proxy_temp_path ${o.dir}/proxy;
-  fastcgi_temp_path ${o.dir}/fastcgi;
-  uwsgi_temp_path ${o.dir}/uwsgi;
-  scgi_temp_path ${o.dir}/scgi;
-${upstreams}
-  server {
-    listen 127.0.0.1:${o.listenPort} default_server;
-    return 404;
-  }
-${servers}
-}
-`;
-}
-
-/** Run one of our dist/bench/*-child.js scripts; resolves with the port it printed. */
-async function startNodeChild(
-  ctx: BenchContext,
-  name: string,
-  script: string,
-  env: NodeJS.ProcessEnv,
-  logFile: string,
-  nodeArgs: string[] = [],
-): Promise<{ child: Child; port: number }> {
-  const child = startChild(
-    {
-      name,
-      cmd: process.execPath,
-      args: [...nodeArgs, benchScript(script)],
-      env: { ...process.env, ...env },
-      stderrFile: logFile,
-      lifeline: true,
-    },
-    ctx.cleanup,
-  );
-  const m = await child.waitForLine(/^READY (.*)$/, 15_000);
-  return { child, port: (JSON.parse(m[1]) as { port: number }).port };
-}
-
-/** paas/busybox httpd in a container published on 127.0.0.1; null (with a note) when Docker cannot. */
-async function startBusybox(
-  ctx: BenchContext,
-  namespace: string,
-  body: string,
-  notes: string[],
-): Promise<{ id: string; port: number } | null> {
-  const docker = connectDocker();
-  try {
-    if ((await docker.images.inspect(BOX_IMAGE)) === null) {
-      notes.push(`busybox upstream skipped: image ${BOX_IMAGE} not present (npm run setup builds it)`);
-      return null;
-    }
-  } catch (err) {
-    notes.push(`busybox upstream skipped: Docker not reachable (${(err as Error).message})`);
-    return null;
-  }
-  const id = await docker.containers.create({
-    name: `${namespace}-busybox`,
-    Image: BOX_IMAGE,
-    Cmd: [
-      "sh",
-      "-c",
-      `mkdir -p /www && printf '%s' "$BODY" > /www/index.html && exec httpd -f -p ${BOX_PORT} -h /www`,
-    ],
-    Env: [`BODY=${body}`],
-    Labels: ownedLabels(namespace, { [LABEL.kind]: "bench", [LABEL.app]: BOX_APP }),
-    ExposedPorts: { [`${BOX_PORT}/tcp`]: {} },
-    HostConfig: {
-      PortBindings: { [`${BOX_PORT}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "" }] },
-      LogConfig: { Type: "none", Config: {} },
-    },
-  });
-  ctx.cleanup.add(`remove container ${id.slice(0, 12)}`, () => docker.containers.remove(id));
-  await docker.containers.start(id);
-  const info = await docker.containers.inspect(id);
-  const hostPort = info?.NetworkSettings.Ports?.[`${BOX_PORT}/tcp`]?.[0]?.HostPort;
-  if (!hostPort) throw new Error(`busybox container ${id.slice(0, 12)} has no published port`);
-  return { id, port: Number(hostPort) };
-}
-
-/** Wait until a path answers 200 with exactly the upstream's body; fail fast if `owner` dies. */
-async function expectBody(
-  what: string,
-  port: number,
-  host: string | undefined,
-  body: string,
-  owner?: Child,
-): Promise<void> {
-  await waitFor(
-    `${what} to answer with its body`,
-    async () => {
-      if (owner?.exited()) throw new GiveUp(`${owner.name} exited:\n${owner.tail()}`);
-      const r = await probe(port, host);
-      if (r.status === 200 && r.body === body) return true;
-      throw new Error(`got ${r.status}: ${r.body.slice(0, 120)}`);
-    },
-    15_000,
-  );
-}
-
-const DIR_PREFIX = "paas-bench-router-";
-const NAMESPACE_RE = /^bench-[0-9a-f]{8}$/;
-
-/** Written into the run's temp dir so a later run can clean up after one that was killed outright. */
-interface Owner {
-  pid: number;
-  namespace: string;
-  containerId?: string;
-}
-
-function writeOwner(dir: string, owner: Owner): void {
-  fs.writeFileSync(path.join(dir, "owner.json"), JSON.stringify(owner));
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${namespace}:*`, "COUNT", 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== "0");
-}
-
-/**
- * A harness killed outright (SIGKILL, OOM) cannot run its cleanup; its Node children exit
- * by themselves (stdin lifeline), but its nginx, container, Redis keys and temp dir stay.
- * Remove those, for runs whose harness process is gone only.
- */
-async function sweepLeftovers(redis: Redis, say: (line: string) => void): Promise<void> {
-  for (const name of fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(DIR_PREFIX))) {
-    const dir = path.join(os.tmpdir(), name);
-    let owner: Owner;
-    try {
-      owner = JSON.parse(fs.readFileSync(path.join(dir, "owner.json"), "utf8")) as Owner;
-    } catch {
-      continue;
-    }
-    if (!Number.isInteger(owner.pid) || pidAlive(owner.pid) || !NAMESPACE_RE.test(owner.namespace)) continue;
-    try {
-      // Only the nginx whose command line names this run's directory.
-      const nginxPid = Number(fs.readFileSync(path.join(dir, "nginx.pid"), "utf8").trim());
-      if (fs.readFileSync(`/proc/${nginxPid}/cmdline`, "utf8").includes(dir))
-        process.kill(nginxPid, "SIGTERM");
-    } catch {}
-    // By id, or by the name it was given (a run killed between create and writeOwner).
-    await connectDocker()
-      .containers.remove(owner.containerId ?? `${owner.namespace}-busybox`)
-      .catch(() => {});
-    await deleteNamespace(redis, owner.namespace).catch(() => {});
-    await fs.promises.rm(dir, { recursive: true, force: true });
-    say(`removed what an earlier, killed bench run left (pid ${owner.pid}, ${owner.namespace})`);
-  }
-}
 
 const kbToMb = (kb: number | null) => (kb === null ? null : kb / 1024);
 
