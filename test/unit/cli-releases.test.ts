@@ -1,97 +1,13 @@
-import fs from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Cli } from "../../src/cli/context.js";
-import type { GitRemotes } from "../../src/cli/git-remotes.js";
-import { bufferIo } from "../../src/cli/output.js";
-import { runCli } from "../../src/cli/program.js";
+import { describe, expect, it } from "vitest";
+import { fail, useFakeApi } from "./helpers/fake-api.js";
 
 // Releases, formation, resources and checks (issue 4): the real CLI program and the real
 // fetch against a small HTTP server whose answers each test sets, route by route, and
 // which records every request it gets.
 
-const TOKEN = "secret-token";
 const NOW = new Date("2024-05-01T12:00:00Z");
 
-type Answer = { status?: number; json?: unknown; text?: string };
-
-let server: http.Server;
-let api: string;
-let home: string;
-let answers: Map<string, Answer>;
-let requests: { method: string; url: string; body: unknown }[];
-
-/** What the API answers to `METHOD /path` (the path without /api/v1). */
-function answer(route: string, reply: Answer): void {
-  answers.set(route, reply);
-}
-
-function fail(status: number, code: string, message: string, details?: string[]): Answer {
-  return { status, json: { error: { code, message, ...(details ? { details } : {}) } } };
-}
-
-async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  let raw = "";
-  for await (const chunk of req) raw += chunk;
-  const url = new URL(req.url ?? "/", api);
-  requests.push({
-    method: req.method ?? "",
-    url: url.pathname + url.search,
-    body: raw ? JSON.parse(raw) : undefined,
-  });
-  const route = `${req.method} ${url.pathname.replace(/^\/api\/v1/, "")}`;
-  const reply =
-    req.headers.authorization !== `Bearer ${TOKEN}`
-      ? fail(401, "unauthorized", "invalid API token")
-      : (answers.get(route) ?? fail(404, "not_found", `no route ${route}`));
-  if (reply.text !== undefined) {
-    res.writeHead(reply.status ?? 200, { "content-type": "text/plain; charset=utf-8" });
-    return void res.end(reply.text);
-  }
-  res.writeHead(reply.status ?? 200, { "content-type": "application/json" });
-  res.end(JSON.stringify(reply.json ?? {}));
-}
-
-const noGit: GitRemotes = {
-  insideWorkTree: async () => true,
-  getUrl: async () => null,
-  setUrl: async () => "added",
-  remove: async () => {},
-};
-
-async function paas(args: string[]) {
-  const io = bufferIo();
-  const env = { PAAS_API_URL: api, PAAS_API_TOKEN: TOKEN };
-  const cli: Cli = { io, env, home, cwd: home, git: noGit, now: () => NOW, fetch: globalThis.fetch };
-  const code = await runCli(cli, ["node", "paas", ...args]);
-  return { code, stdout: io.stdout(), stderr: io.stderr() };
-}
-
-beforeAll(async () => {
-  home = fs.mkdtempSync(path.join(os.tmpdir(), "paas-cli-releases-"));
-  server = http.createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      res.writeHead(500);
-      res.end(String(err));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-  fs.rmSync(home, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  answers = new Map();
-  requests = [];
-});
+const { answer, paas, requests } = useFakeApi("paas-cli-releases-", NOW);
 
 const RELEASE_V3 = {
   version: "v3",
