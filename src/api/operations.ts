@@ -1,4 +1,4 @@
-import { invalid } from "../errors.js";
+import { invalid, notFound } from "../errors.js";
 import { type AppName, parseAppName, randomAppName } from "../names.js";
 import { currentRelease } from "../runtime/release.js";
 import type { Formation } from "../store/formation.js";
@@ -108,6 +108,16 @@ export async function rollbackApp(
   target: number | null,
   user: string,
 ): Promise<void> {
-  await s.store.apps.require(name);
+  // Check what can be checked now, so a mistake is a 4xx naming it, not a failed job.
+  await currentRelease(s.store, name);
+  if (target !== null) {
+    const to = await s.store.releases.get(name, target);
+    if (!to) throw notFound(`release v${target} of ${name} not found; see \`paas releases\``);
+    if (!to.image || to.status === "failed") {
+      throw invalid(
+        `release v${target} cannot be rolled back to: it ${to.status === "failed" ? "failed" : "has no image"}`,
+      );
+    }
+  }
   await waitForJob(s, { kind: "rollback", app: name, target, user });
 }
