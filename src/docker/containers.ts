@@ -144,6 +144,12 @@ export class Containers {
     }
   }
 
+  /** Wait for a started container to exit; its exit code. */
+  async wait(id: string): Promise<number> {
+    const res = (await this.docker.getContainer(id).wait()) as { StatusCode: number };
+    return res.StatusCode;
+  }
+
   /** Unpack a tar stream into a (created) container's filesystem at path. */
   async putArchive(id: string, tar: NodeJS.ReadableStream, path: string): Promise<void> {
     await this.docker.getContainer(id).putArchive(tar, { path });

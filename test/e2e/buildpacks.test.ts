@@ -164,6 +164,8 @@ describe("git push of buildpack apps", () => {
       expect(d.out).toContain(NODE_CACHE_HIT);
       expect(d.out).not.toContain(NODE_CACHE_COLD);
       expect(d.out).not.toContain("$ npm ci");
+      // The image reuses the dependency layer instead of copying node_modules again.
+      expect(d.out).toContain("dependency layer unchanged: reused");
       const res = await p.get(app);
       expect(res.status).toBe(200);
       expect(res.body).toContain("hello from express");

@@ -194,7 +194,7 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
     );
 
     log(`-----> Building image ${ctx.imageTag} on ${stack.run}`);
-    const slugBytes = await commitSlugImage({
+    const slug = await commitSlugImage({
       docker,
       namespace: settings.namespace,
       app: ctx.app,
@@ -212,7 +212,14 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
       },
     });
     const info = await docker.images.inspect(ctx.imageTag);
-    log(`       slug ${mb(slugBytes)}, image ${info ? mb(info.Size) : "?"} (run stack shared between apps)`);
+    if (slug.vendorReused !== null) {
+      log(
+        slug.vendorReused
+          ? "       dependency layer unchanged: reused"
+          : "       dependency layer built (reused by later builds until dependencies change)",
+      );
+    }
+    log(`       slug ${mb(slug.bytes)}, image ${info ? mb(info.Size) : "?"} (run stack shared between apps)`);
     return { image: ctx.imageTag, processTypes, port: DEFAULT_PORT };
   } finally {
     await fsp.rm(work, { recursive: true, force: true });
