@@ -135,12 +135,16 @@ export class Containers {
       await container.start();
       if (timeoutMs > 0) timer = setTimeout(() => void container.kill().catch(() => {}), timeoutMs);
       const result = (await container.wait()) as { StatusCode: number };
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      // The output is normally all in by the time the container has exited; a stream that
+      // does not say so promptly is not worth a wait on every build.
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 500))]);
       if (partial) emit(partial);
       return { exitCode: result.StatusCode, lastLines };
     } finally {
       if (timer) clearTimeout(timer);
-      await container.remove({ force: true }).catch(() => {});
+      // Removal can take seconds on a busy disk and nobody waits on it: it is labelled, and
+      // a failure leaves it for the sweep.
+      void container.remove({ force: true }).catch(() => {});
     }
   }
 

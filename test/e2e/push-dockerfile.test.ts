@@ -52,7 +52,7 @@ describe("git push of a Dockerfile app", () => {
     const ps = await p.cli(["ps", "--json"], { cwd: repo });
     const procs = JSON.parse(ps.stdout) as { name: string; state: string }[];
     expect(procs.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up"]);
-    const containers = await dockerContainers(p.ns, app);
+    const containers = await dockerContainers(p.ns, app, "app");
     expect(containers).toHaveLength(1);
     const c = containers[0];
     expect(c.Labels["paas.process"]).toBe("web");

@@ -101,7 +101,7 @@ describe("releases, formation and zero-downtime deploys", () => {
     expect(bad.json.error.message).toContain('no "worker" process type');
     const down = await api("PATCH", "/formation", { web: "-2" });
     expect(down.json.formation).toEqual({ web: 1 });
-    expect((await dockerContainers(p.ns, app)).length).toBe(1);
+    expect((await dockerContainers(p.ns, app, "app")).length).toBe(1);
   });
 
   it("web=0 stops routing (503), web=1 serves again", async () => {
@@ -157,10 +157,10 @@ describe("releases, formation and zero-downtime deploys", () => {
   });
 
   it("reconcile undoes a docker rm -f of an app container", async () => {
-    const [c] = await dockerContainers(p.ns, app);
+    const [c] = await dockerContainers(p.ns, app, "app");
     await new Docker().getContainer(c.Id).remove({ force: true });
     const back = await eventually(async () => {
-      const list = await dockerContainers(p.ns, app);
+      const list = await dockerContainers(p.ns, app, "app");
       return list.length === 1 && list[0].Id !== c.Id && list[0].State === "running";
     });
     expect(back).toBe(true);
@@ -177,7 +177,7 @@ describe("releases, formation and zero-downtime deploys", () => {
     expect(formation).toEqual({ web: 2 });
     // The push returns once the release is live; the old containers then drain and go.
     const consistent = await eventually(async () => {
-      const list = await dockerContainers(p.ns, app);
+      const list = await dockerContainers(p.ns, app, "app");
       return (
         list.length === 2 &&
         list.every((c) => c.Labels["paas.release"] === info.json.version && c.State === "running") &&
@@ -209,7 +209,7 @@ describe("releases, formation and zero-downtime deploys", () => {
     const loops = [loop(), loop(), loop()];
     const set = await p.cli(["config:set", "UNDER_LOAD=yes"], { cwd: repo });
     // Keep the load on until the old container has drained and stopped, too.
-    const retired = await eventually(async () => (await dockerContainers(p.ns, app)).length === 2, 30);
+    const retired = await eventually(async () => (await dockerContainers(p.ns, app, "app")).length === 2, 30);
     stop = true;
     await Promise.all(loops);
     expect(set.code, set.stderr).toBe(0);

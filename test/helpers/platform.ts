@@ -224,12 +224,12 @@ export async function sweep(ns: string): Promise<void> {
   redis.disconnect();
 }
 
-export async function dockerContainers(ns: string, app: string) {
+/** Every container of the app (kind: "app" for its process containers only, not build or one-off ones). */
+export async function dockerContainers(ns: string, app: string, kind?: "app") {
   const docker = new Docker();
-  return docker.listContainers({
-    all: true,
-    filters: JSON.stringify({ label: [`paas.namespace=${ns}`, `paas.app=${app}`] }),
-  });
+  const label = [`paas.namespace=${ns}`, `paas.app=${app}`];
+  if (kind) label.push(`paas.kind=${kind}`);
+  return docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
 }
 
 export async function dockerImages(ns: string, app: string) {

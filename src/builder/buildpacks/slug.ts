@@ -50,11 +50,13 @@ export interface CommitSlugInput {
 }
 
 /** Top-level slug folders that hold installed dependencies: they get a layer of their own. */
-export const VENDOR_DIRS = ["node_modules", ".heroku"] as const;
+// (.heroku/python, not all of .heroku: buildpacks rewrite small files elsewhere in .heroku
+// on every build, which would make the layer look new each time.)
+export const VENDOR_DIRS = ["node_modules", ".heroku/python"] as const;
 
 /**
- * A fingerprint of the vendor folders' contents (paths, modes, symlink targets, bytes) and
- * of the run stack image they sit on: equal fingerprints mean an identical layer.
+ * A fingerprint of the vendor folders (paths, modes, symlink targets, sizes, mtimes) and of
+ * the run stack image they sit on: equal fingerprints mean an identical layer.
  */
 export async function vendorFingerprint(
   slugDir: string,
@@ -74,9 +76,10 @@ export async function vendorFingerprint(
       } else if (e.isSymbolicLink()) {
         hash.update(`l ${r} ${await fsp.readlink(full)}\n`);
       } else if (e.isFile()) {
+        // Size and modification time stand for the content: a restored cache keeps its
+        // mtimes (cp -a), a fresh install writes new ones. Reading every byte cost seconds.
         const st = await fsp.stat(full);
-        hash.update(`f ${r} ${st.mode & 0o777} ${st.size}\n`);
-        hash.update(await fsp.readFile(full));
+        hash.update(`f ${r} ${st.mode & 0o777} ${st.size} ${Math.trunc(st.mtimeMs)}\n`);
       }
     }
   };
@@ -92,7 +95,7 @@ export interface SlugImage {
 
 /**
  * Make the app image. Two layers on the run stack: the slug's vendor folders (node_modules,
- * .heroku), reused as is when their contents did not change, and the rest of the slug with
+ * .heroku/python), reused as is when their contents did not change, and the rest of the slug with
  * the boot files. Each is made by a container that copies from a read-only bind mount and is
  * committed (only tar/cp run in it, with no network): copying a node_modules-sized slug is
  * most of an image's time on this disk, so a warm build must not redo it.

@@ -21,9 +21,11 @@ describe("vendorFingerprint", () => {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  it("is equal for equal vendor folders, whatever else the slug holds", async () => {
+  it("is equal for equal vendor folders (as a restored cache keeps mtimes), whatever else the slug holds", async () => {
     const a = slug({ "node_modules/x/index.js": "1", "server.js": "a" });
     const b = slug({ "node_modules/x/index.js": "1", "server.js": "b" });
+    const when = new Date("2026-01-01T00:00:00Z");
+    for (const d of [a, b]) fs.utimesSync(path.join(d, "node_modules/x/index.js"), when, when);
     expect(await vendorFingerprint(a, ["node_modules"], "run1")).toBe(
       await vendorFingerprint(b, ["node_modules"], "run1"),
     );
