@@ -101,12 +101,20 @@ export async function sweepNamespace(ns: string, redisUrl: string, say: Say): Pr
       .remove({ force: true })
       .catch((err: unknown) => say(`could not remove container ${c.Id.slice(0, 12)}: ${String(err)}`));
   }
-  const images = await docker.listImages({ filters });
-  for (const img of images) {
-    await docker
-      .getImage(img.Id)
-      .remove({ force: true })
-      .catch((err: unknown) => say(`could not remove image ${img.Id.slice(7, 19)}: ${String(err)}`));
+  // Newest first (release images are children of their dependency layer); a second pass
+  // for a parent and child created in the same second.
+  let imageCount = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    const images = (await docker.listImages({ filters })).sort((a, b) => b.Created - a.Created);
+    if (pass === 0) imageCount = images.length;
+    for (const img of images) {
+      await docker
+        .getImage(img.Id)
+        .remove({ force: true })
+        .catch((err: unknown) => {
+          if (pass === 1) say(`could not remove image ${img.Id.slice(7, 19)}: ${String(err)}`);
+        });
+    }
   }
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
   try {
@@ -118,7 +126,7 @@ export async function sweepNamespace(ns: string, redisUrl: string, say: Say): Pr
       cursor = next;
       if (keys.length > 0) removed += await redis.del(...keys);
     } while (cursor !== "0");
-    say(`swept ${ns}: ${containers.length} container(s), ${images.length} image(s), ${removed} Redis key(s)`);
+    say(`swept ${ns}: ${containers.length} container(s), ${imageCount} image(s), ${removed} Redis key(s)`);
   } finally {
     redis.disconnect();
   }

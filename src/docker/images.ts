@@ -89,6 +89,20 @@ export class Images {
     }
   }
 
+  /**
+   * Remove every image matching the filters, newest first: an app's release images are
+   * children of its dependency layer, and a parent with children cannot be removed.
+   */
+  async removeAll(filters: Record<string, string[]>): Promise<void> {
+    // Creation times are in seconds, so a parent and child can tie: a second pass removes
+    // a parent whose child went in the first.
+    for (let pass = 0; pass < 3; pass++) {
+      const images = (await this.list(filters)).sort((a, b) => b.Created - a.Created);
+      if (images.length === 0) return;
+      for (const img of images) await this.remove(img.Id);
+    }
+  }
+
   async tag(ref: string, repo: string, tag: string): Promise<void> {
     await this.docker.getImage(ref).tag({ repo, tag });
   }

@@ -135,7 +135,6 @@ export class Runtime {
   async destroy(app: string): Promise<void> {
     const containers = await this.docker.containers.list(ownedFilter(this.settings.namespace, app));
     await Promise.all(containers.map((c) => this.docker.containers.remove(c.Id)));
-    const images = await this.docker.images.list(ownedFilter(this.settings.namespace, app));
-    for (const img of images) await this.docker.images.remove(img.Id);
+    await this.docker.images.removeAll(ownedFilter(this.settings.namespace, app));
   }
 }

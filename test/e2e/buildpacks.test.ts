@@ -199,6 +199,14 @@ describe("git push of buildpack apps", () => {
       const procs = await ps(repo);
       expect(procs.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up"]);
     });
+
+    it("apps:destroy removes its images, the dependency layer included", async () => {
+      const kinds = (await dockerImages(p.ns, app)).map((i) => i.Labels["paas.kind"]);
+      expect(kinds).toContain("deps");
+      const res = await p.cli(["apps:destroy", app, "--confirm", app]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(await dockerImages(p.ns, app)).toEqual([]);
+    });
   });
 
   it("builds a Node app without dependencies and starts it from its Procfile", async () => {

@@ -208,11 +208,15 @@ export async function sweep(ns: string): Promise<void> {
       .remove({ force: true })
       .catch(() => {});
   }
-  for (const img of await docker.listImages({ filters })) {
-    await docker
-      .getImage(img.Id)
-      .remove({ force: true })
-      .catch(() => {});
+  // Newest first (release images are children of their dependency layer); a second pass
+  // for a parent and child created in the same second.
+  for (let pass = 0; pass < 2; pass++) {
+    for (const img of (await docker.listImages({ filters })).sort((a, b) => b.Created - a.Created)) {
+      await docker
+        .getImage(img.Id)
+        .remove({ force: true })
+        .catch(() => {});
+    }
   }
   const redis = new Redis(REDIS_URL);
   let cursor = "0";

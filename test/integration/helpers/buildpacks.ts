@@ -143,7 +143,7 @@ export async function getWhenUp(running: Running, pathname = "/", timeoutMs = 30
 /** Remove every container and image of this test namespace, then the temp dirs. */
 export async function sweep(): Promise<void> {
   for (const c of await docker.containers.list(ownedFilter(NS))) await docker.containers.remove(c.Id);
-  for (const img of await docker.images.list(ownedFilter(NS))) await docker.images.remove(img.Id);
+  await docker.images.removeAll(ownedFilter(NS));
   fs.rmSync(root, { recursive: true, force: true });
 }
 
