@@ -33,7 +33,7 @@ export interface Proc {
   name: string;
   type: string;
   index?: number;
-  /** "up", "starting", "crashed", "restarting" or "stopped". */
+  /** "up", "starting", "crashed", "restarting", "stopped", or "draining" (an old release finishing its requests). */
   state: string;
   release: string | null;
   command: string | null;

@@ -9,7 +9,7 @@ export interface ProcessInfo {
   name: string;
   type: string;
   index: number;
-  state: "up" | "starting" | "crashed" | "restarting" | "stopped";
+  state: "up" | "starting" | "crashed" | "restarting" | "stopped" | "draining";
   release: string;
   command: string;
   startedAt: string | null;
@@ -72,6 +72,10 @@ export class Runtime {
 
   async ps(app: string): Promise<ProcessInfo[]> {
     const list = await this.appContainers(app);
+    // After a deploy the old release's containers finish their requests for a while: they
+    // are shown as draining, not as a second web.1.
+    const version = (c: Docker.ContainerInfo) => Number((c.Labels[LABEL.release] ?? "v0").slice(1)) || 0;
+    const newest = Math.max(0, ...list.map(version));
     const out: ProcessInfo[] = [];
     for (const c of list) {
       const info = await this.docker.containers.inspect(c.Id);
@@ -79,15 +83,18 @@ export class Runtime {
       const type = c.Labels[LABEL.process] ?? "?";
       const index = Number(c.Labels[LABEL.instance] ?? 0);
       const st = info.State;
-      const state: ProcessInfo["state"] = st.Restarting
-        ? "restarting"
-        : st.Running
-          ? "up"
-          : st.Status === "created"
-            ? "starting"
-            : st.ExitCode !== 0
-              ? "crashed"
-              : "stopped";
+      const state: ProcessInfo["state"] =
+        version(c) < newest && st.Running
+          ? "draining"
+          : st.Restarting
+            ? "restarting"
+            : st.Running
+              ? "up"
+              : st.Status === "created"
+                ? "starting"
+                : st.ExitCode !== 0
+                  ? "crashed"
+                  : "stopped";
       const port = c.Ports.find((p) => p.PublicPort)?.PublicPort ?? null;
       out.push({
         name: `${type}.${index}`,
@@ -102,7 +109,11 @@ export class Runtime {
         container: info.Name.replace(/^\//, ""),
       });
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+    return out.sort(
+      (a, b) =>
+        a.name.localeCompare(b.name, undefined, { numeric: true }) ||
+        Number(a.state === "draining") - Number(b.state === "draining"),
+    );
   }
 
   /** Recent output of the app's containers, each line prefixed with its process. */

@@ -65,6 +65,13 @@ describe("git push of a Dockerfile app", () => {
     const res = await p.get(app, "/cgi-bin/env");
     expect(res.body).toContain("greeting=hello-world");
     expect(res.body).toContain("dyno=web.1");
+    // The old release drains after the change: ps shows it as draining, never as a second web.1 up.
+    const ps = JSON.parse((await p.cli(["ps", "--json"], { cwd: repo })).stdout) as {
+      name: string;
+      state: string;
+    }[];
+    expect(ps.filter((x) => x.state === "up").map((x) => x.name)).toEqual(["web.1"]);
+    expect(ps.every((x) => x.state === "up" || x.state === "draining")).toBe(true);
     const get = await p.cli(["config:get", "GREETING"], { cwd: repo });
     expect(get.stdout).toBe("hello-world\n");
     const unset = await p.cli(["config:unset", "OTHER"], { cwd: repo });
