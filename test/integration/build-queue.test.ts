@@ -70,7 +70,8 @@ async function followAll(queue: BuildQueue, id: string): Promise<BuildLogEntry[]
   return entries;
 }
 
-const description = (job: JobData) => (job.kind === "release" ? job.description : job.commit);
+const description = (job: JobData) =>
+  job.kind === "release" ? job.description : job.kind === "build" ? job.commit : `rollback ${job.target}`;
 
 describe("build queue", () => {
   const ns = randomNs("tq");
@@ -90,10 +91,10 @@ describe("build queue", () => {
       {
         settings,
         store,
-        run: (job, emit) => {
+        run: (job, emit, announce) => {
           const run = runners.get(job.app);
           if (!run) throw new Error(`no runner for ${job.app}`);
-          return run(job, emit);
+          return run(job, emit, announce);
         },
       },
       noLog,

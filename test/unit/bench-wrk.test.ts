@@ -6,7 +6,7 @@ import {
   parseWrkTime,
   totalErrors,
   wrkArgs,
-} from "../../src/bench/wrk.js";
+} from "../../bench/wrk.js";
 
 // Real `wrk --latency` reports (wrk 4.1.0), as the bench parses them.
 

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { storeOver } from "../store/index.js";
+import { storeOver } from "../src/store/index.js";
 import { formatProfile, type ProfileSummary, summarizeProfileDir } from "./profile.js";
 import {
   BOX_APP,

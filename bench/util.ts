@@ -342,7 +342,7 @@ export function ratio(a: number | null | undefined, b: number | null | undefined
   return a / b;
 }
 
-/** Compiled sibling script (dist/bench/<name>.js) to run with `node`. */
+/** Compiled sibling script (dist-bench/bench/<name>.js) to run with `node`. */
 export function benchScript(name: string): string {
   return new URL(`./${name}.js`, import.meta.url).pathname;
 }

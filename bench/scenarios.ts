@@ -7,7 +7,7 @@ import { zeroDowntimeScenario } from "./zero-downtime.js";
 // The scenario registry: `npm run bench -- <name>...` runs the named ones, no names runs
 // every scenario whose available() says it can run here.
 //
-// Adding a scenario: write src/bench/<name>.ts exporting a Scenario, add it to
+// Adding a scenario: write bench/<name>.ts exporting a Scenario, add it to
 // SCENARIOS below. Measure its own baseline in the same run (cold build for warm build, a
 // direct hit for a proxied one...) and report ratios against it, so numbers from a busy or
 // slow machine still mean something. Register every process, container, temp dir and Redis

@@ -1,8 +1,8 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { stackImages } from "../builder/stack.js";
-import { connectDocker, ownedLabels } from "../docker/index.js";
+import { stackImages } from "../src/builder/stack.js";
+import { connectDocker, ownedLabels } from "../src/docker/index.js";
 import { BenchPlatform, imageSize, type PushResult, platformUnavailable } from "./platform.js";
 import type { BenchContext, Ratio, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
 import { readTimeline, span, type Timeline } from "./timeline.js";
@@ -247,7 +247,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
       `${rounds} warm push(es) of a one-line change after a cold first push (${(first.ms / 1000).toFixed(1)}s)`,
     `platform defaults: PAAS_DRAIN_SECONDS unset (10 s, after live), PAAS_CHECK_UPTIME unset (3 s, inside "start"); stacks ${stack.build} / ${stack.run}`,
     `live = first 200 with the new marker from a poller (every ${POLL_MS} ms, new connection each) through the router; ` +
-      "phase times = arrival of the streamed remote: headings at git (src/bench/timeline.ts)",
+      "phase times = arrival of the streamed remote: headings at git (bench/timeline.ts)",
   ];
   const cold = samples.filter((s) => !s.cacheUsed);
   if (cold.length > 0)

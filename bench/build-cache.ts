@@ -1,6 +1,6 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
-import { stackImages } from "../builder/stack.js";
+import { stackImages } from "../src/builder/stack.js";
 import { BenchPlatform, imageSize, type PushResult, platformUnavailable, run } from "./platform.js";
 import type { BenchContext, Ratio, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
 import { readTimeline, span } from "./timeline.js";

@@ -71,8 +71,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadSettings } from "../config.js";
-import { messageOf } from "../errors.js";
+import { loadSettings } from "../src/config.js";
+import { messageOf } from "../src/errors.js";
 import {
   type BenchOptions,
   type Ratio,

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Redis } from "ioredis";
-import { connectDocker, LABEL, ownedLabels } from "../docker/index.js";
+import { connectDocker, LABEL, ownedLabels } from "../src/docker/index.js";
 import type { BenchContext } from "./scenarios.js";
 import { benchScript, type Child, GiveUp, probe, startChild, waitFor } from "./util.js";
 import type { WrkResult } from "./wrk.js";
@@ -114,7 +114,7 @@ ${servers}
 `;
 }
 
-/** Run one of our dist/bench/*-child.js scripts; resolves with the port it printed. */
+/** Run one of our dist-bench/bench/*-child.js scripts; resolves with the port it printed. */
 export async function startNodeChild(
   ctx: BenchContext,
   name: string,

@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
-import { loadSettings } from "../config.js";
-import { messageOf } from "../errors.js";
-import { createLogger } from "../log.js";
-import { startRouter } from "../router/index.js";
-import { storeOver } from "../store/index.js";
+import { loadSettings } from "../src/config.js";
+import { messageOf } from "../src/errors.js";
+import { createLogger } from "../src/log.js";
+import { startRouter } from "../src/router/index.js";
+import { storeOver } from "../src/store/index.js";
 import { exitWhenParentGoes } from "./util.js";
 
 // The paas router in a process of its own, so the harness and wrk do not share its event

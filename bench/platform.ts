@@ -5,7 +5,7 @@ import http from "node:http";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
-import { connectDocker, ownedFilter } from "../docker/index.js";
+import { connectDocker, ownedFilter } from "../src/docker/index.js";
 import type { BenchContext } from "./scenarios.js";
 import { type Child, type Cleanup, freePort, makeTempDir, type Reply, type Say, startChild } from "./util.js";
 
@@ -15,9 +15,10 @@ import { type Child, type Cleanup, freePort, makeTempDir, type Reply, type Say, 
 // registers with ctx.cleanup: the server process, then (after it stopped) every container
 // and image labelled paas.namespace=<ns>, the Redis keys <ns>:*, and its temp dirs.
 
-/** The repository root (dist/bench/platform.js -> ../..): fixtures live under test/fixtures/apps. */
+/** The repository root (dist-bench/bench/platform.js -> ../..): fixtures live under test/fixtures/apps. */
 export const REPO_ROOT = path.resolve(new URL("../..", import.meta.url).pathname);
-const CLI = new URL("../cli/main.js", import.meta.url).pathname;
+// The product's own build (npm run build), as users run it; the bench is compiled separately.
+const CLI = path.join(REPO_ROOT, "dist/cli/main.js");
 
 export function fixtureDir(name: string): string {
   return path.join(REPO_ROOT, "test/fixtures/apps", name);
