@@ -1,4 +1,5 @@
 import express from "express";
+import { loadApp } from "./app-context.js";
 import { requireAuth } from "./auth.js";
 import { errorMiddleware } from "./errors.js";
 import { appsRoutes } from "./routes/apps.js";
@@ -14,6 +15,8 @@ export function apiRouter(s: Services): express.Router {
   const v1 = express.Router();
   v1.use(requireAuth(s.store, "api"));
   v1.use(express.json({ limit: "1mb" }));
+  // Every /apps/:app route gets its app checked and loaded here: handlers use appOf(res).
+  v1.use("/apps/:app", loadApp(s.store));
   v1.get("/whoami", (_req, res) => {
     res.json({ user: res.locals.user });
   });

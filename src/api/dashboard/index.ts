@@ -1,5 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { isPaasError, messageOf } from "../../errors.js";
+import { loadApp } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
 import { dashboardPages } from "./pages.js";
@@ -138,6 +139,8 @@ export function dashboardRouter(s: Services): express.Router {
     }),
   );
 
+  // The same app prologue as the REST API: pages under /apps/:app use appOf(res).
+  r.use("/apps/:app", loadApp(s.store));
   r.use(dashboardPages(s, views, sessions));
 
   r.use((req, res) => {

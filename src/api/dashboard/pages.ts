@@ -1,6 +1,6 @@
 import express, { type Response } from "express";
 import { invalid, isPaasError } from "../../errors.js";
-import { type AppName, parseAppName } from "../../names.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { createApp, restartApp, rollbackApp, scaleApp } from "../operations.js";
 import { appSummary } from "../routes/apps.js";
@@ -53,10 +53,9 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
 
   r.get(
     "/apps/:app",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+    handle(async (_req, res) => {
+      const { name, record: rec } = appOf(res);
       const summary = await appSummary(s, name);
-      const rec = await s.store.apps.require(name);
       const [processes, formation, config, releases, logs] = await Promise.all([
         s.runtime.ps(name),
         s.store.formation.get(name),
@@ -89,9 +88,8 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
 
   r.get(
     "/apps/:app/config",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       const config = await s.store.config.get(name);
       const vars = Object.keys(config)
         .sort()
@@ -103,7 +101,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
   r.post(
     "/apps/:app/scale",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+      const { name } = appOf(res);
       // Fields are named "scale.<type>"; a blank field leaves that type alone.
       const changes: Record<string, string> = {};
       for (const [field, value] of Object.entries((req.body ?? {}) as Record<string, unknown>)) {
@@ -121,8 +119,8 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
 
   r.post(
     "/apps/:app/restart",
-    handle(async (req, res) => {
-      const name: AppName = parseAppName(req.params.app);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       await restartApp(s, name);
       await done(res, appPath(res, name), `Restarted every process of ${name}`);
     }),
@@ -131,7 +129,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
   r.post(
     "/apps/:app/rollback",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+      const { name } = appOf(res);
       const raw = String(req.body?.version ?? "");
       const m = /^v?(\d+)$/.exec(raw);
       if (!m) throw invalid(`"${raw}" is not a release version: use v3 or 3`);

@@ -2,8 +2,9 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import express from "express";
 import { invalid } from "../../errors.js";
-import { type AppName, parseAppName } from "../../names.js";
+import type { AppName } from "../../names.js";
 import { appUrl } from "../../runtime/release.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { createApp } from "../operations.js";
 import type { Services } from "../services.js";
@@ -56,8 +57,8 @@ export function appsRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       const summary = await appSummary(s, name);
       res.json({ ...summary, processes: await s.runtime.ps(name) });
     }),
@@ -66,8 +67,7 @@ export function appsRoutes(s: Services): express.Router {
   r.delete(
     "/apps/:app",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       if (req.query.confirm !== name) {
         throw invalid(
           `destroying "${name}" removes its containers, images, repo and config: confirm with --confirm ${name}`,

@@ -3,7 +3,7 @@ import express from "express";
 import { parseBuildpackRef, purgeCache, stackInfo } from "../../builder/buildpacks/index.js";
 import { buildStackImages } from "../../builder/stack.js";
 import { invalid } from "../../errors.js";
-import { parseAppName } from "../../names.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
 
@@ -13,8 +13,8 @@ export function buildpackRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app/buildpacks",
-    handle(async (req, res) => {
-      const rec = await s.store.apps.require(parseAppName(req.params.app));
+    handle(async (_req, res) => {
+      const rec = appOf(res).record;
       res.json({ buildpacks: rec.buildpacks ?? [], builder: rec.builder ?? null });
     }),
   );
@@ -22,8 +22,7 @@ export function buildpackRoutes(s: Services): express.Router {
   r.put(
     "/apps/:app/buildpacks",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const list = req.body?.buildpacks;
       if (!Array.isArray(list) || list.some((b) => typeof b !== "string" || b.trim() === "")) {
         throw invalid(
@@ -45,8 +44,7 @@ export function buildpackRoutes(s: Services): express.Router {
   r.put(
     "/apps/:app/builder",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const builder = req.body?.builder;
       if (builder !== null && builder !== "dockerfile" && builder !== "buildpacks") {
         throw invalid('builder must be "dockerfile", "buildpacks" or null (auto)');
@@ -58,9 +56,8 @@ export function buildpackRoutes(s: Services): express.Router {
 
   r.delete(
     "/apps/:app/cache",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       await purgeCache(path.join(s.settings.dataDir, "cache", name));
       res.json({ purged: true });
     }),

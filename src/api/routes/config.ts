@@ -1,6 +1,7 @@
 import express from "express";
 import { invalid } from "../../errors.js";
-import { parseAppName, parseConfigKey } from "../../names.js";
+import { parseConfigKey } from "../../names.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
 import { waitForJob } from "./wait.js";
@@ -12,9 +13,8 @@ export function configRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app/config",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       res.json(await s.store.config.get(name));
     }),
   );
@@ -23,8 +23,7 @@ export function configRoutes(s: Services): express.Router {
   r.patch(
     "/apps/:app/config",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const body = req.body as unknown;
       if (!body || typeof body !== "object" || Array.isArray(body) || Object.keys(body).length === 0) {
         throw invalid('send a JSON object of config vars, e.g. {"KEY":"value"} (null unsets a key)');

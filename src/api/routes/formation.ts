@@ -1,8 +1,9 @@
 import express from "express";
 import { parseMemory } from "../../config.js";
 import { invalid } from "../../errors.js";
-import { type AppName, parseAppName } from "../../names.js";
+import type { AppName } from "../../names.js";
 import { currentRelease } from "../../runtime/release.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { parseTarget, restartApp, scaleApp } from "../operations.js";
 import type { Services } from "../services.js";
@@ -13,9 +14,8 @@ export function formationRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app/formation",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       res.json(await s.store.formation.get(name));
     }),
   );
@@ -23,7 +23,7 @@ export function formationRoutes(s: Services): express.Router {
   r.patch(
     "/apps/:app/formation",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+      const { name } = appOf(res);
       const body = req.body as Record<string, unknown> | undefined;
       if (!body || typeof body !== "object" || Object.keys(body).length === 0) {
         throw invalid('send the new scale, e.g. {"web": "3", "worker": "+1"}');
@@ -36,7 +36,7 @@ export function formationRoutes(s: Services): express.Router {
   r.post(
     "/apps/:app/ps/restart",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+      const { name } = appOf(res);
       const restarted = await restartApp(s, name, req.body?.target);
       res.json({ restarted });
     }),
@@ -45,7 +45,7 @@ export function formationRoutes(s: Services): express.Router {
   r.post(
     "/apps/:app/ps/stop",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
+      const { name } = appOf(res);
       const target = parseTarget(req.body?.target);
       if (!target || target.index === undefined) throw invalid("name one container to stop, e.g. web.1");
       await s.store.lock.withLock(name, async () => {
@@ -58,9 +58,8 @@ export function formationRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app/resources",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       const all = await s.store.resources.get(name);
       const show = (l: { memory?: number; cpu?: number }) => ({
         memory: l.memory ? `${Math.round(l.memory / 1024 / 1024)}m` : null,
@@ -76,8 +75,7 @@ export function formationRoutes(s: Services): express.Router {
   r.patch(
     "/apps/:app/resources",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const body = (req.body ?? {}) as { type?: unknown; memory?: unknown; cpu?: unknown };
       const type = body.type === undefined || body.type === null ? "*" : String(body.type);
       if (type !== "*" && !/^[a-z0-9_-]+$/i.test(type)) throw invalid(`"${type}" is not a process type`);
@@ -112,18 +110,15 @@ export function formationRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app/checks",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      const rec = await s.store.apps.require(name);
-      res.json({ enabled: !rec.checksDisabled });
+    handle(async (_req, res) => {
+      res.json({ enabled: !appOf(res).record.checksDisabled });
     }),
   );
 
   r.put(
     "/apps/:app/checks",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const enabled = req.body?.enabled;
       if (typeof enabled !== "boolean") throw invalid('send {"enabled": true} or {"enabled": false}');
       await s.store.apps.update(name, { checksDisabled: !enabled });

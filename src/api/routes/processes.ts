@@ -1,6 +1,6 @@
 import express from "express";
 import { invalid } from "../../errors.js";
-import { parseAppName } from "../../names.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
 
@@ -9,9 +9,8 @@ export function processRoutes(s: Services): express.Router {
 
   r.get(
     "/apps/:app/ps",
-    handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
       res.json(await s.runtime.ps(name));
     }),
   );
@@ -19,8 +18,7 @@ export function processRoutes(s: Services): express.Router {
   r.get(
     "/apps/:app/logs",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const lines = req.query.lines === undefined ? 100 : Number(req.query.lines);
       if (!Number.isInteger(lines) || lines < 0 || lines > 10_000)
         throw invalid("lines must be between 0 and 10000");

@@ -1,7 +1,7 @@
-import express from "express";
+import express, { type Response } from "express";
 import { invalid, notFound } from "../../errors.js";
-import { type AppName, parseAppName } from "../../names.js";
 import type { Release } from "../../store/releases.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { rollbackApp } from "../operations.js";
 import type { Services } from "../services.js";
@@ -28,8 +28,8 @@ function view(r: Release, current: number) {
 export function releaseRoutes(s: Services): express.Router {
   const r = express.Router();
 
-  async function find(name: AppName, raw: string): Promise<{ release: Release; current: number }> {
-    const rec = await s.store.apps.require(name);
+  async function find(res: Response, raw: string): Promise<{ release: Release; current: number }> {
+    const { name, record: rec } = appOf(res);
     const version = raw === "current" ? rec.release : parseVersion(raw);
     const release = version ? await s.store.releases.get(name, version) : null;
     if (!release) {
@@ -45,8 +45,7 @@ export function releaseRoutes(s: Services): express.Router {
   r.get(
     "/apps/:app/releases",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      const rec = await s.store.apps.require(name);
+      const { name, record: rec } = appOf(res);
       const num = req.query.num === undefined ? 15 : Number(req.query.num);
       if (!Number.isInteger(num) || num < 1) throw invalid("--num must be a whole number of 1 or more");
       res.json((await s.store.releases.list(name)).slice(0, num).map((x) => view(x, rec.release)));
@@ -56,7 +55,7 @@ export function releaseRoutes(s: Services): express.Router {
   r.get(
     "/apps/:app/releases/:version",
     handle(async (req, res) => {
-      const { release, current } = await find(parseAppName(req.params.app), String(req.params.version));
+      const { release, current } = await find(res, String(req.params.version));
       res.json({
         ...view(release, current),
         // Values are secrets; the release view names the keys only.
@@ -70,7 +69,7 @@ export function releaseRoutes(s: Services): express.Router {
   r.get(
     "/apps/:app/releases/:version/output",
     handle(async (req, res) => {
-      const { release } = await find(parseAppName(req.params.app), String(req.params.version));
+      const { release } = await find(res, String(req.params.version));
       const lines = release.buildId ? await s.store.builds.lines(release.buildId) : [];
       if (lines.length === 0)
         throw notFound(`release v${release.version} has no recorded output (it may have expired)`);
@@ -81,8 +80,7 @@ export function releaseRoutes(s: Services): express.Router {
   r.post(
     "/apps/:app/releases/rollback",
     handle(async (req, res) => {
-      const name = parseAppName(req.params.app);
-      await s.store.apps.require(name);
+      const { name } = appOf(res);
       const body = (req.body ?? {}) as { version?: unknown };
       const target =
         body.version === undefined || body.version === null ? null : parseVersion(String(body.version));
