@@ -1,4 +1,5 @@
 import { BuildFailed } from "../errors.js";
+import { type CronJob, parseCronEntries } from "./cron-spec.js";
 
 // The parts of app.json the platform acts on (Dokku-compatible): health checks per process
 // type, and predeploy/postdeploy scripts. Parsed once at build time, stored on the release.
@@ -24,6 +25,8 @@ export interface HealthCheck {
 export interface AppJson {
   healthchecks: Record<string, HealthCheck[]>;
   scripts: { predeploy?: string; postdeploy?: string };
+  /** Scheduled jobs (Dokku's `cron`), parsed in cron-spec.ts. */
+  cron?: CronJob[];
 }
 
 export const EMPTY_APP_JSON: AppJson = { healthchecks: {}, scripts: {} };
@@ -97,5 +100,7 @@ export function parseAppJson(text: string): AppJson {
       });
     }
   }
+  const cron = parseCronEntries((raw as { cron?: unknown }).cron);
+  if (cron.length > 0) out.cron = cron;
   return out;
 }
