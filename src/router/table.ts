@@ -1,3 +1,4 @@
+import { cleanRouterSettings } from "../store/router-settings.js";
 import type { Backend, RouteEntry } from "../store/routes.js";
 
 // The router's view of the route table: plain immutable data built by pure functions.
@@ -148,7 +149,10 @@ export function validateEntry(raw: unknown): RouteEntry {
       ? { host: b.host, port: b.port, id: b.id }
       : { host: b.host, port: b.port };
   });
-  return { app: r.app, backends, domains: domainsRaw as string[] };
+  const entry: RouteEntry = { app: r.app, backends, domains: domainsRaw as string[] };
+  const settings = cleanRouterSettings(r.settings);
+  if (settings) entry.settings = settings;
+  return entry;
 }
 
 export const backendKey = (b: Backend): string => `${b.host}:${b.port}`;

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
+import type { RouterSettings } from "./router-settings.js";
 
 export interface Backend {
   host: string;
@@ -15,6 +16,8 @@ export interface RouteEntry {
   backends: Backend[];
   /** Extra host names (custom domains) besides <app>.<PAAS_DOMAIN>. */
   domains: string[];
+  /** Per-app router settings that differ from the defaults (router-settings.ts). */
+  settings?: RouterSettings;
 }
 
 /**
