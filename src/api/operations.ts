@@ -1,44 +1,16 @@
+import { type Operation, STACK_APP } from "../builder/jobs.js";
 import { invalid, notFound } from "../errors.js";
 import { type AppName, parseAppName, randomAppName } from "../names.js";
+import { parseTarget, plannedRestart, plannedScale } from "../runtime/operations.js";
 import { currentRelease } from "../runtime/release.js";
 import type { Formation } from "../store/formation.js";
-import { saveRelease } from "../store/releases.js";
-import { waitForJob } from "./routes/wait.js";
+import { runJob } from "./routes/wait.js";
 import type { Services } from "./services.js";
 
 // What users ask of an app, as plain functions over the services: the REST routes and the
-// dashboard's forms both call these, so the two can never drift apart.
-
-const MAX_PER_TYPE = 20;
-
-const opsLog = (s: Services, app: AppName) => (line: string) => s.log("ops", { app, line });
-
-/** Apply "N", "+N", "-N" changes to a formation; types must exist in the release. */
-export function applyScale(current: Formation, types: string[], changes: Record<string, unknown>): Formation {
-  const next = { ...current };
-  for (const [type, raw] of Object.entries(changes)) {
-    if (!types.includes(type)) {
-      throw invalid(`this app has no "${type}" process type; its types are: ${types.join(", ") || "none"}`);
-    }
-    const m = /^([+-]?)(\d+)$/.exec(String(raw));
-    if (!m) throw invalid(`scale for ${type} must be N, +N or -N (got "${String(raw)}")`);
-    const n = Number(m[2]);
-    const base = next[type] ?? 0;
-    const value = m[1] === "+" ? base + n : m[1] === "-" ? base - n : n;
-    if (value < 0) throw invalid(`${type} cannot go below 0 (it is at ${base})`);
-    if (value > MAX_PER_TYPE) throw invalid(`${type} cannot go above ${MAX_PER_TYPE} containers`);
-    next[type] = value;
-  }
-  return next;
-}
-
-/** "web" or "web.2" (or nothing: everything). */
-export function parseTarget(raw: unknown): { type: string; index?: number } | null {
-  if (raw === undefined || raw === null || raw === "") return null;
-  const m = typeof raw === "string" ? /^([a-z0-9_-]+)(?:\.(\d+))?$/i.exec(raw) : null;
-  if (!m) throw invalid(`"${String(raw)}" is not a process: use a type (web) or one container (web.1)`);
-  return { type: m[1].toLowerCase(), index: m[2] ? Number(m[2]) : undefined };
-}
+// dashboard's forms both call these, so the two can never drift apart. Every change to what
+// runs is checked here (a 4xx naming the problem) and then done by a worker through the
+// queue (runJob), under the app's lock and in its job order; this process never does it.
 
 /** Claim the name (random when none is given), create the repo and an empty route. */
 export async function createApp(s: Services, raw: unknown): Promise<AppName> {
@@ -61,44 +33,88 @@ export async function createApp(s: Services, raw: unknown): Promise<AppName> {
   return name;
 }
 
-/** Scale under the app's lock: started containers pass their checks before they get traffic. */
+/**
+ * Scale: checked here (a 400 naming the problem), done by a worker; returns the new formation.
+ * The worker's side (runtime/operations.ts) also records the scale as explicit (it wins over
+ * app.json formation).
+ */
 export async function scaleApp(
   s: Services,
   name: AppName,
   changes: Record<string, unknown>,
+  user = "",
 ): Promise<Formation> {
-  return s.store.lock.withLock(name, async () => {
-    const release = await currentRelease(s.store, name);
-    const types = Object.keys(release.processTypes).filter((t) => t !== "release");
-    const next = applyScale(await s.store.formation.get(name), types, changes);
-    await s.deployer.scale(name, release, next, opsLog(s, name));
-    await s.store.formation.set(name, next);
-    await saveRelease(s.store, name, { ...release, formation: next });
-    return next;
-  });
+  const release = await currentRelease(s.store, name);
+  plannedScale(release, await s.store.formation.get(name), changes);
+  const asked = Object.fromEntries(Object.entries(changes).map(([type, n]) => [type, String(n)]));
+  const done = await runOperation<{ formation: Formation }>(s, name, user, { op: "scale", changes: asked });
+  return done.formation;
 }
 
 /** Zero-downtime restart of everything, one type, or one container; returns what restarted. */
-export async function restartApp(s: Services, name: AppName, rawTarget?: unknown): Promise<string[]> {
+export async function restartApp(
+  s: Services,
+  name: AppName,
+  rawTarget?: unknown,
+  user = "",
+): Promise<string[]> {
   const target = parseTarget(rawTarget);
-  return s.store.lock.withLock(name, async () => {
-    const release = await currentRelease(s.store, name);
-    const formation = await s.store.formation.get(name);
-    if (target && !(target.type in formation)) throw invalid(`this app has no "${target.type}" process type`);
-    if (target?.index && target.index > (formation[target.type] ?? 0)) {
-      throw invalid(
-        `${target.type}.${target.index} does not exist (${target.type} is scaled to ${formation[target.type]})`,
-      );
-    }
-    const only = (slot: { type: string; index: number }) =>
-      !target || (slot.type === target.type && (target.index === undefined || slot.index === target.index));
-    await s.deployer.deploy(name, release, formation, opsLog(s, name), { only, releasePhase: false });
-    return Object.entries(formation).flatMap(([type, n]) =>
-      Array.from({ length: n }, (_, i) => ({ type, index: i + 1 }))
-        .filter(only)
-        .map((x) => `${x.type}.${x.index}`),
-    );
+  await currentRelease(s.store, name);
+  plannedRestart(await s.store.formation.get(name), target);
+  const done = await runOperation<{ restarted: string[] }>(s, name, user, { op: "restart", target });
+  return done.restarted;
+}
+
+/** `ps:stop web.1`: out of the route, then stopped (until the next deploy, scale or reconcile). */
+export async function stopProcess(
+  s: Services,
+  name: AppName,
+  rawTarget: unknown,
+  user = "",
+): Promise<string> {
+  const target = parseTarget(rawTarget);
+  if (!target || target.index === undefined) throw invalid("name one container to stop, e.g. web.1");
+  await currentRelease(s.store, name);
+  const done = await runOperation<{ stopped: string }>(s, name, user, {
+    op: "stop",
+    target: { type: target.type, index: target.index },
   });
+  return done.stopped;
+}
+
+/** Save a type's limits ("*": every type) and restart what they apply to, so they take effect. */
+export async function setResources(
+  s: Services,
+  name: AppName,
+  type: string,
+  limits: { memory?: number; cpu?: number },
+  user = "",
+): Promise<void> {
+  await s.store.resources.set(name, type, limits);
+  const rec = await s.store.apps.require(name);
+  if (rec.release === 0) return;
+  const formation = await s.store.formation.get(name);
+  if (type !== "*" && !(formation[type] > 0)) return;
+  await runOperation(s, name, user, { op: "restart", target: type === "*" ? null : { type } });
+}
+
+/** Destroy what runs (route, state, containers, images, cache) in a worker; the caller removes the rest. */
+export async function destroyRunning(s: Services, name: AppName, user = ""): Promise<void> {
+  await runOperation(s, name, user, { op: "destroy" });
+}
+
+/** `repo:purge-cache`: the cache lives where builds run, so a worker empties it. */
+export async function purgeBuildCache(s: Services, name: AppName, user = ""): Promise<void> {
+  await runOperation(s, name, user, { op: "purge-cache" });
+}
+
+/** `stack:build`: rebuild the stack images where builds run; returns their references. */
+export async function buildStack(s: Services, user = ""): Promise<{ build: string; run: string }> {
+  return runJob(s, { kind: "operation", app: STACK_APP, user, operation: { op: "stack-build" } });
+}
+
+function runOperation<T>(s: Services, app: AppName, user: string, operation: Operation): Promise<T> {
+  return runJob<T>(s, { kind: "operation", app, user, operation });
 }
 
 /** Roll back (null: to the release before the current) through the queue, and wait. */
@@ -119,5 +135,5 @@ export async function rollbackApp(
       );
     }
   }
-  await waitForJob(s, { kind: "rollback", app: name, target, user });
+  await runJob(s, { kind: "rollback", app: name, target, user });
 }

@@ -5,6 +5,7 @@ import { LABEL, ownedLabels } from "../docker/labels.js";
 import { BuildFailed } from "../errors.js";
 import type { AppName } from "../names.js";
 import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../runtime/app-json.js";
+import { commitPredeploy } from "../runtime/predeploy.js";
 import { appUrl, type ReleaseDeps, releaseLive, rerelease, rollback } from "../runtime/release.js";
 import { releaseTag, saveRelease } from "../store/releases.js";
 import { unpackSource } from "./context.js";
@@ -49,6 +50,7 @@ export async function runBuild(
     await unpackSource(job.tarPath, sourceDir);
     const builder = await chooseBuilder(deps.builders, appRecord.builder, sourceDir);
     const appJson = await readAppJson(sourceDir);
+    for (const warning of appJson.warnings ?? []) log(` !     ${warning}`);
     const config = await store.config.get(app);
     const release = await store.releases.create(app, {
       image: null,
@@ -99,6 +101,12 @@ export async function runBuild(
     };
     await saveRelease(store, app, built);
     log(`-----> Process types: ${types.join(", ")}`);
+    try {
+      await commitPredeploy(deps, app, built, log);
+    } catch (err) {
+      await saveRelease(store, app, { ...built, status: "failed" });
+      throw err;
+    }
     const url = appUrl(settings, app);
     await releaseLive(deps, app, built, log, () => {
       log(`       ${url} deployed to paas`);

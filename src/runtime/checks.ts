@@ -1,5 +1,6 @@
 import http from "node:http";
 import type { HealthCheck } from "./app-json.js";
+import { checksOfType } from "./app-json-checks.js";
 import { waitForPort } from "./readiness.js";
 
 // Readiness checks as strategies: port (accepts connections), uptime (stays up), and HTTP
@@ -143,7 +144,8 @@ export function checkPlanFor(
   opts: { startTimeoutMs: number; uptimeMs: number; disabled: boolean },
 ): CheckPlan {
   if (opts.disabled) return { port: false, startTimeoutMs: opts.startTimeoutMs, uptimeMs: 0, http: [] };
-  const http = healthchecks[type] ?? [];
+  // Only startup checks gate a deploy; liveness and readiness are the health monitor's.
+  const http = checksOfType(healthchecks, type, "startup");
   const uptime = Math.max(opts.uptimeMs, ...http.map((c) => (c.uptime ?? 0) * 1000));
   return { port: type === "web", startTimeoutMs: opts.startTimeoutMs, uptimeMs: uptime, http };
 }

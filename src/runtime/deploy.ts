@@ -25,7 +25,7 @@ interface Started {
 export interface DeployOptions {
   /** Replace only these slots (restart of a type or one container); default: everything. */
   only?: (slot: Slot) => boolean;
-  /** Run the release phase (Procfile release / app.json predeploy) first. */
+  /** Run the release phase (Procfile release) first, and app.json scripts.dokku.postdeploy once live. */
   releasePhase: boolean;
   /**
    * Called once traffic has moved (and postdeploy ran), before the old containers drain:
@@ -231,7 +231,8 @@ export class Deployer {
   ) {
     const scripts = (release.appJson ?? EMPTY_APP_JSON).scripts;
     const command =
-      phase === "release" ? (release.processTypes.release ?? scripts.predeploy) : scripts.postdeploy;
+      // app.json predeploy ran after the build, committed into the image (predeploy.ts).
+      phase === "release" ? release.processTypes.release : scripts.postdeploy;
     if (!command) return;
     const tag = releaseTag(release.version);
     const slot = { type: phase, index: 1 };

@@ -1,12 +1,14 @@
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import { invalid } from "../errors.js";
+import type { EventSink } from "../logs/writer.js";
 import type { AppName } from "../names.js";
-import { formationFor } from "../store/formation.js";
 import type { Store } from "../store/index.js";
 import { type Release, releaseTag, saveRelease } from "../store/releases.js";
 import type { Deployer } from "./deploy.js";
+import { formationForRelease } from "./formation-apply.js";
 import { gcImages } from "./gc.js";
+import { runPhaseScript } from "./phase-script.js";
 import type { Runtime } from "./runtime.js";
 
 export interface ReleaseDeps {
@@ -15,6 +17,8 @@ export interface ReleaseDeps {
   runtime: Runtime;
   deployer: Deployer;
   docker: DockerParts;
+  /** `paas[api]` lines in the app's log stream. */
+  events?: EventSink;
 }
 
 export function appUrl(settings: Settings, app: string): string {
@@ -37,15 +41,21 @@ export async function releaseLive(
   let live: Release | null = null;
   try {
     await store.lock.withLock(app, async () => {
-      const formation = formationFor(await store.formation.get(app), release.processTypes);
+      const firstDeploy = (await store.apps.require(app)).release === 0;
+      const { formation, explicit } = await formationForRelease(store, app, release, log);
       await deps.deployer.deploy(app, release, formation, log, {
         releasePhase: true,
         onLive: async () => {
+          if (firstDeploy) await postdeployOnce(deps, app, release, log);
           await store.formation.set(app, formation);
+          await store.formation.setExplicit(app, explicit);
           live = { ...release, formation, status: "succeeded" };
           await saveRelease(store, app, live);
           await store.apps.setCurrentRelease(app, release.version);
           log(`-----> Released ${releaseTag(release.version)}`);
+          const what = release.description.startsWith("Deploy ") && release.user ? " by " + release.user : "";
+          deps.events?.emit(app, "api", `${release.description}${what}`);
+          deps.events?.emit(app, "api", `Release ${releaseTag(release.version)} created`);
           await onLive?.();
         },
       });
@@ -56,6 +66,24 @@ export async function releaseLive(
   }
   await gcImages(deps, app, log).catch((err) => log(` !     could not remove old images: ${String(err)}`));
   return live ?? release;
+}
+
+/**
+ * app.json scripts.postdeploy runs once, after the app's first deploy is live (Heroku's and
+ * Dokku's meaning), never again, even if it fails; a failure is reported, the release stays.
+ */
+async function postdeployOnce(
+  deps: ReleaseDeps,
+  app: AppName,
+  release: Release,
+  log: (line: string) => void,
+) {
+  const command = release.appJson?.scripts.postdeployOnce;
+  if (!command || !(await deps.store.apps.claimPostdeployOnce(app))) return;
+  log(`-----> Running postdeploy script (first deploy only): ${command}`);
+  const result = await runPhaseScript(deps, app, release, "postdeploy", command, log);
+  if (result.exitCode !== 0)
+    log(` !     postdeploy script failed with exit code ${result.exitCode} (the release is live)`);
 }
 
 /** The app's current release, or a clear error when there is none yet. */

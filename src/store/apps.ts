@@ -77,6 +77,14 @@ export class AppsStore {
     await m.exec();
   }
 
+  /**
+   * Claim the one run of app.json scripts.postdeploy (after the first deploy): true the first
+   * time only, so a failed or interrupted run is never repeated (as Dokku does).
+   */
+  async claimPostdeployOnce(name: AppName): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.app(name), "postdeployOnce", new Date().toISOString())) === 1;
+  }
+
   /** Remove every key that belongs to the app. */
   async destroy(name: AppName): Promise<void> {
     const k = this.keys;
@@ -89,6 +97,8 @@ export class AppsStore {
         k.releases(name),
         k.releaseSeq(name),
         k.formation(name),
+        k.formationExplicit(name),
+        k.unready(name),
         k.appLog(name),
       )
       .exec();

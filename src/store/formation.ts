@@ -4,6 +4,9 @@ import type { Keys } from "./keys.js";
 /** Wanted number of containers per process type. */
 export type Formation = Record<string, number>;
 
+/** Types the user scaled by hand -> the app.json quantity declared when they did (null: none). */
+export type ExplicitScales = Record<string, number | null>;
+
 export class FormationStore {
   constructor(
     private readonly redis: Redis,
@@ -23,17 +26,22 @@ export class FormationStore {
     }
     await m.exec();
   }
-}
 
-/**
- * The formation for a release: keep the counts the user chose for types the release still
- * has; new types start at 1 (so a Procfile worker runs), except one-off types like release.
- */
-export function formationFor(current: Formation, processTypes: Record<string, string>): Formation {
-  const out: Formation = {};
-  for (const type of Object.keys(processTypes)) {
-    if (type === "release") continue;
-    out[type] = current[type] ?? 1;
+  /** Types scaled with ps:scale, and what app.json said then (see runtime/formation-rule.ts). */
+  async explicit(app: string): Promise<ExplicitScales> {
+    const h = await this.redis.hgetall(this.keys.formationExplicit(app));
+    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, v === "" ? null : Number(v)]));
   }
-  return out;
+
+  async setExplicit(app: string, explicit: ExplicitScales): Promise<void> {
+    const key = this.keys.formationExplicit(app);
+    const m = this.redis.multi().del(key);
+    if (Object.keys(explicit).length > 0) {
+      m.hset(
+        key,
+        Object.fromEntries(Object.entries(explicit).map(([k, v]) => [k, v === null ? "" : String(v)])),
+      );
+    }
+    await m.exec();
+  }
 }

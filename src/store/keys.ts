@@ -8,6 +8,10 @@ export class Keys {
   releases = (app: string) => `${this.ns}:releases:${app}`;
   releaseSeq = (app: string) => `${this.ns}:release-seq:${app}`;
   formation = (app: string) => `${this.ns}:formation:${app}`;
+  /** Types the user scaled by hand (they win over app.json formation). */
+  formationExplicit = (app: string) => `${this.ns}:formation-explicit:${app}`;
+  /** Containers failing their readiness checks: kept out of the route. */
+  unready = (app: string) => `${this.ns}:unready:${app}`;
   route = (app: string) => `${this.ns}:route:${app}`;
   routeApps = () => `${this.ns}:routes`;
   routeChannel = () => `${this.ns}:routes:changed`;

@@ -1,9 +1,9 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { applyScale } from "../../src/api/operations.js";
 import { PaasError } from "../../src/errors.js";
 import { parseAppJson } from "../../src/runtime/app-json.js";
 import { type CheckClock, checkPlanFor, runChecks } from "../../src/runtime/checks.js";
+import { applyScale } from "../../src/runtime/operations.js";
 import { planReconcile } from "../../src/runtime/reconcile.js";
 
 // Pure logic of issue 4: scale arithmetic, app.json parsing, the check strategies on an
@@ -44,10 +44,11 @@ describe("parseAppJson", () => {
       timeout: 5,
       wait: 2,
     });
-    expect(a.scripts).toEqual({ predeploy: "migrate", postdeploy: "notify" });
+    // Plain scripts.postdeploy is Heroku's and Dokku's once-after-the-first-deploy script.
+    expect(a.scripts).toEqual({ predeploy: "migrate", postdeployOnce: "notify" });
   });
   it("rejects what it cannot act on, naming the field", () => {
-    expect(() => parseAppJson("{")).toThrow(/not valid JSON/);
+    expect(() => parseAppJson("{")).toThrow(/app\.json line 1, column 2/);
     expect(() => parseAppJson(JSON.stringify({ healthchecks: { web: [{ path: "ready" }] } }))).toThrow(
       /healthchecks.web\[0\].path must start with/,
     );

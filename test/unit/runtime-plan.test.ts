@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { containerName, type PlanInput, planContainer, slotsFor } from "../../src/runtime/plan.js";
-import { formationFor } from "../../src/store/formation.js";
 import type { Release } from "../../src/store/releases.js";
 
 const MiB = 1024 * 1024;
@@ -144,23 +143,5 @@ describe("slotsFor", () => {
   it("lists nothing for scaled-down types", () => {
     expect(slotsFor({ web: 0, clock: 0 })).toEqual([]);
     expect(slotsFor({})).toEqual([]);
-  });
-});
-
-describe("formationFor", () => {
-  it("starts every new process type at 1, except release", () => {
-    expect(formationFor({}, { web: "a", worker: "b", release: "migrate" })).toEqual({ web: 1, worker: 1 });
-  });
-
-  it("keeps the counts the user chose, including 0", () => {
-    expect(formationFor({ web: 3, worker: 0 }, { web: "a", worker: "b", clock: "c" })).toEqual({
-      web: 3,
-      worker: 0,
-      clock: 1,
-    });
-  });
-
-  it("drops types the release no longer has", () => {
-    expect(formationFor({ web: 2, old: 4 }, { web: "" })).toEqual({ web: 2 });
   });
 });
