@@ -11,7 +11,13 @@ import { ensureStackImages, STACK_VERSION } from "../stack.js";
 import type { BuildContext, BuildResult } from "../types.js";
 import { BUILD_UID, compileContainerSpec, DEFAULT_PORT } from "./plan.js";
 import { mergeProcessTypes, parseReleaseYaml } from "./release.js";
-import { type BuildpackSelection, chooseBuildpacks, describeRef, nothingDetected } from "./select.js";
+import {
+  type BuildpackSelection,
+  chooseBuildpacks,
+  compileFailureReason,
+  describeRef,
+  nothingDetected,
+} from "./select.js";
 import { commitSlugImage } from "./slug.js";
 
 const run = promisify(execFile);
@@ -93,13 +99,15 @@ function compileFailure(exitCode: number, selection: BuildpackSelection, lastLin
     return new BuildFailed(
       `a chosen buildpack does not support this app (its bin/detect failed); chosen via ${selection.source}: ` +
         selection.refs.map(describeRef).join(", "),
-      lastLines,
     );
   }
   if (exitCode === EXIT.fetchFailed) {
-    return new BuildFailed("could not fetch a buildpack (git clone or checkout failed)", lastLines);
+    return new BuildFailed(
+      "could not fetch a buildpack (git clone or checkout failed; see the output above)",
+    );
   }
-  return new BuildFailed(`buildpack compile failed (exit code ${exitCode})`, lastLines);
+  // The compile's output was streamed as it ran: the reason is one line, not a second copy.
+  return new BuildFailed(compileFailureReason(exitCode, lastLines));
 }
 
 /**
@@ -166,13 +174,7 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
       memory: Math.max(COMPILE_MEMORY, settings.defaultMemory),
     });
     const compiled = await docker.containers.runToCompletion(spec, log, COMPILE_TIMEOUT_MS);
-    if (compiled.exitCode !== 0) {
-      if (compiled.exitCode === EXIT.nothingDetected) {
-        log(" !     No buildpack detected this app. The bundled buildpacks look for:");
-        for (const line of nothingDetected().details ?? []) log(` !       ${line}`);
-      }
-      throw compileFailure(compiled.exitCode, selection, compiled.lastLines);
-    }
+    if (compiled.exitCode !== 0) throw compileFailure(compiled.exitCode, selection, compiled.lastLines);
 
     const { names, defaults } = await readCompileOutput(outDir);
     const procfileText = await readIfExists(path.join(ctx.sourceDir, "Procfile"));

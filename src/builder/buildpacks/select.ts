@@ -100,13 +100,37 @@ export function describeRef(ref: BuildpackRef): string {
   return ref.kind === "bundled" ? ref.name : `${ref.url}${ref.ref ? `#${ref.ref}` : ""}`;
 }
 
-/** What a push is told when no buildpack recognises the app: one line, plus the options. */
+/**
+ * What a push is told when no buildpack recognises the app: the one-line reason, and the
+ * list of what each bundled buildpack looks for as details, shown once (the worker streams
+ * a failure's details into the push just before the reason).
+ */
 export function nothingDetected(): BuildFailed {
-  const options = BUNDLED_BUILDPACKS.map((b) => `${b.name} (${b.detects})`);
   return new BuildFailed(
-    `no buildpack detected this app and it has no Dockerfile; the bundled buildpacks look for: ${options.join("; ")}. ` +
-      "Add one of those, or choose a buildpack with the BUILDPACK_URL config var, a .buildpacks file " +
-      "or `paas buildpacks:set <name|git-url>`",
-    BUNDLED_BUILDPACKS.map((b) => `${b.name.padEnd(9)} ${b.detects}`),
+    "no buildpack detected this app and it has no Dockerfile: add a file a bundled buildpack looks for, " +
+      "or choose a buildpack with the BUILDPACK_URL config var, a .buildpacks file or `paas buildpacks:set <name|git-url>`",
+    [
+      "No buildpack detected this app. The bundled buildpacks look for:",
+      ...BUNDLED_BUILDPACKS.map((b) => `  ${b.name.padEnd(9)} ${b.detects}`),
+    ],
   );
+}
+
+/** The runner's own summary line, printed after every failed compile (not a reason). */
+const RUNNER_SUMMARY = /^ !\s+(Build failed: .* exited with \d+|.* bin\/release failed)$/;
+
+/**
+ * A failed compile's one-line reason: the last " !     " line the buildpack printed (Heroku
+ * buildpacks announce errors that way), else the exit code. The output itself was already
+ * streamed line by line, so it is not repeated.
+ */
+export function compileFailureReason(exitCode: number, lastLines: string[]): string {
+  for (let i = lastLines.length - 1; i >= 0; i--) {
+    const line = lastLines[i].trimEnd();
+    // Warnings are not why a build stopped.
+    if (!/^ !\s+\S/.test(line) || RUNNER_SUMMARY.test(line) || /^ !\s+WARNING\b/.test(line)) continue;
+    const reason = line.replace(/^ !\s+/, "").replace(/^ERROR:\s*/, "");
+    if (reason !== "") return `buildpack compile failed: ${reason}`;
+  }
+  return `buildpack compile failed (exit code ${exitCode}); see the build output above`;
 }

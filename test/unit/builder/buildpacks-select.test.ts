@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   BUNDLED_BUILDPACKS,
   chooseBuildpacks,
+  compileFailureReason,
   nothingDetected,
   parseBuildpackRef,
   parseBuildpacksFile,
@@ -107,12 +108,38 @@ describe("chooseBuildpacks", () => {
 });
 
 describe("nothingDetected", () => {
-  it("is a BuildFailed naming what each bundled buildpack looks for", () => {
+  it("is a one-line BuildFailed; the list of what each bundled buildpack looks for is its details, once", () => {
     const err = nothingDetected();
     expect(err).toBeInstanceOf(BuildFailed);
-    expect(err.message).toContain("nodejs (package.json)");
-    expect(err.message).toContain("go (go.mod)");
+    expect(err.message).not.toContain("\n");
     expect(err.message).toContain("BUILDPACK_URL");
-    expect(err.details).toHaveLength(BUNDLED_BUILDPACKS.length);
+    expect(err.message).not.toContain("package.json");
+    expect(err.details?.[0]).toBe("No buildpack detected this app. The bundled buildpacks look for:");
+    expect(err.details).toHaveLength(BUNDLED_BUILDPACKS.length + 1);
+    expect(err.details?.filter((d) => d.includes("go.mod"))).toEqual(["  go        go.mod"]);
+  });
+});
+
+describe("compileFailureReason", () => {
+  it("is the buildpack's last ' !' line, skipping warnings and the runner's summary", () => {
+    const lines = [
+      "-----> Resolving Node.js version",
+      " !     WARNING: something minor",
+      ' !     engines.node "^99" cannot be satisfied: available Node versions are 18.20.4 (the stack) ...',
+      " !     Build failed: Node.js bin/compile exited with 1",
+    ];
+    expect(compileFailureReason(1, lines)).toBe(
+      'buildpack compile failed: engines.node "^99" cannot be satisfied: available Node versions are 18.20.4 (the stack) ...',
+    );
+  });
+
+  it("falls back to the exit code when the buildpack said nothing", () => {
+    expect(
+      compileFailureReason(2, [
+        "npm ERR! boom",
+        " !     WARNING: minor",
+        " !     Build failed: X bin/compile exited with 2",
+      ]),
+    ).toBe("buildpack compile failed (exit code 2); see the build output above");
   });
 });
