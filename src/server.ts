@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import { Redis } from "ioredis";
 import { apiRouter } from "./api/app.js";
+import { attachRunSockets } from "./api/run-socket.js";
 import { ensureAdminToken } from "./api/auth.js";
 import { dashboardRouter } from "./api/dashboard/index.js";
 import type { Services } from "./api/services.js";
@@ -21,7 +22,9 @@ import { gitRouter } from "./git/http.js";
 import { Repos } from "./git/repos.js";
 import { createLogger } from "./log.js";
 import { startRouter } from "./router/index.js";
+import { CronScheduler } from "./runtime/cron.js";
 import { Deployer } from "./runtime/deploy.js";
+import { OneOffs } from "./runtime/oneoff.js";
 import { Reconciler } from "./runtime/reconcile.js";
 import { Runtime } from "./runtime/runtime.js";
 import { openStore } from "./store/index.js";
@@ -58,6 +61,7 @@ export async function startServer(
   const docker = connectDocker();
   const runtime = new Runtime(settings, docker);
   const deployer = new Deployer(settings, store, docker, runtime);
+  const oneOffs = new OneOffs(settings, store, docker);
   const queue = new BuildQueue(store, settings.redisUrl);
   const repos = new Repos(settings.dataDir);
   const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
@@ -76,6 +80,9 @@ export async function startServer(
     const reconciler = new Reconciler(settings, store, docker, runtime, logger.child("reconcile"));
     reconciler.start();
     closers.unshift(() => reconciler.stop());
+    const cron = new CronScheduler(store, oneOffs, logger.child("cron"));
+    cron.start();
+    closers.unshift(() => cron.stop());
   }
 
   let apiPort: number | null = null;
@@ -105,6 +112,7 @@ export async function startServer(
         docker,
         queue,
         repos,
+        oneOffs,
         log: logger.child("api"),
       };
       app.use(apiRouter(services));
@@ -119,9 +127,16 @@ export async function startServer(
     // Pushes wait for whole deploys: no idle timeout on those requests.
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
+    // `paas run` attaches over a websocket upgrade on /api/v1 (token checked there).
+    const runSockets = has("api")
+      ? attachRunSockets(server, { store, oneOffs, log: logger.child("run") })
+      : null;
     await listen(server, settings.apiPort, settings.bind);
     apiPort = (server.address() as AddressInfo).port;
-    closers.push(() => closeServer(server));
+    closers.push(async () => {
+      await runSockets?.close();
+      await closeServer(server);
+    });
   }
 
   let routerPort: number | null = null;

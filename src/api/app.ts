@@ -8,6 +8,7 @@ import { configRoutes } from "./routes/config.js";
 import { formationRoutes } from "./routes/formation.js";
 import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
+import { runRoutes } from "./routes/run.js";
 import type { Services } from "./services.js";
 
 /** The REST API under /api/v1. Every route needs a token. */
@@ -26,6 +27,7 @@ export function apiRouter(s: Services): express.Router {
   v1.use(releaseRoutes(s));
   v1.use(formationRoutes(s));
   v1.use(buildpackRoutes(s));
+  v1.use(runRoutes(s));
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
   });

@@ -5,8 +5,11 @@ import type { NextFunction, Request, Response } from "express";
 import type { Store } from "../store/index.js";
 import { hashToken } from "../store/tokens.js";
 
-/** Bearer header, or HTTP basic with the token as password (what git sends). */
-export function tokenFrom(req: Request): string | null {
+/**
+ * Bearer header, or HTTP basic with the token as password (what git sends). Takes any
+ * request with headers: websocket upgrades (`paas run`) do not pass through express.
+ */
+export function tokenFrom(req: Pick<Request, "headers">): string | null {
   const h = req.headers.authorization ?? "";
   const bearer = /^Bearer\s+(.+)$/i.exec(h);
   if (bearer) return bearer[1].trim();

@@ -3,6 +3,7 @@ import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import type { Repos } from "../git/repos.js";
 import type { Deployer } from "../runtime/deploy.js";
+import type { OneOffs } from "../runtime/oneoff.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
 
@@ -15,5 +16,7 @@ export interface Services {
   docker: DockerParts;
   queue: BuildQueue;
   repos: Repos;
+  /** `paas run` containers: the one door to Docker for them. */
+  oneOffs: OneOffs;
   log: (msg: string, ctx?: Record<string, unknown>) => void;
 }

@@ -1,6 +1,8 @@
 // The build queue's job data: a small serialisable union. The processor is a thin
 // dispatcher from these to plain functions.
 
+import type { RuntimeOp } from "../runtime/operations.js";
+
 export interface BuildJob {
   kind: "build";
   buildId: string;
@@ -33,6 +35,28 @@ export interface RollbackJob {
   user: string;
 }
 
-export type JobData = BuildJob | ReleaseJob | RollbackJob;
+/** What an operation job asks of a worker: a runtime change, or builder housekeeping. */
+export type Operation = RuntimeOp | { op: "purge-cache" } | { op: "stack-build" };
+
+/**
+ * A change to what runs that is not a new release (scale, restart, stop, destroy, purge the
+ * build cache, rebuild the stack). The API checked it and waits for the outcome, whose
+ * `result` it answers with. To add one: a member of Operation, a case in runOperation
+ * (builder/operations.ts), and an API function in api/operations.ts that checks and calls runJob.
+ */
+export interface OperationJob {
+  kind: "operation";
+  buildId: string;
+  /** The app, or STACK_APP for platform-wide work (one at a time, like an app's jobs). */
+  app: string;
+  seq: number;
+  user: string;
+  operation: Operation;
+}
+
+/** The job "app" of platform-wide operations: not a valid app name, so never an app's. */
+export const STACK_APP = "-stack";
+
+export type JobData = BuildJob | ReleaseJob | RollbackJob | OperationJob;
 
 export const QUEUE_NAME = "builds";

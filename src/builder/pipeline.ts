@@ -10,6 +10,7 @@ import { appUrl, type ReleaseDeps, releaseLive, rerelease, rollback } from "../r
 import { releaseTag, saveRelease } from "../store/releases.js";
 import { unpackSource } from "./context.js";
 import type { BuildJob, JobData } from "./jobs.js";
+import { runOperation } from "./operations.js";
 import type { Builder } from "./types.js";
 
 export interface PipelineDeps extends ReleaseDeps {
@@ -125,8 +126,9 @@ export function pipelineRunner(deps: PipelineDeps) {
     job: JobData,
     emit: (line: string) => void,
     announce?: (url: string) => void,
-  ): Promise<string> => {
+  ): Promise<string | { result: unknown }> => {
     if (job.kind === "build") return runBuild(deps, job, emit, announce);
+    if (job.kind === "operation") return { result: await runOperation(deps, job, emit) };
     const url = appUrl(deps.settings, job.app);
     const live = () => announce?.(url);
     if (job.kind === "rollback")

@@ -3,12 +3,20 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type { BuildLogEntry } from "../store/builds.js";
 import type { Store } from "../store/index.js";
-import { type BuildJob, type JobData, QUEUE_NAME, type ReleaseJob, type RollbackJob } from "./jobs.js";
+import {
+  type BuildJob,
+  type JobData,
+  type OperationJob,
+  QUEUE_NAME,
+  type ReleaseJob,
+  type RollbackJob,
+} from "./jobs.js";
 
-type NewJob =
+export type NewJob =
   | Omit<BuildJob, "buildId" | "seq">
   | Omit<ReleaseJob, "buildId" | "seq">
-  | Omit<RollbackJob, "buildId" | "seq">;
+  | Omit<RollbackJob, "buildId" | "seq">
+  | Omit<OperationJob, "buildId" | "seq">;
 
 /**
  * The producer side of the build queue: enqueue in push order (a per-app sequence number)

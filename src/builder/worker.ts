@@ -5,13 +5,16 @@ import { isPaasError, messageOf } from "../errors.js";
 import type { Store } from "../store/index.js";
 import { type JobData, QUEUE_NAME } from "./jobs.js";
 
-/** Runs one job to its end, writing user-facing lines with emit; returns the app URL. */
+/**
+ * Runs one job to its end, writing user-facing lines with emit. Returns the app URL (a
+ * release went live), or an operation's result for the waiting API request.
+ */
 export type JobRunner = (
   job: JobData,
   emit: (line: string) => void,
   /** The release is live: tell the waiting pusher now (old containers may still be draining). */
   announce: (url: string) => void,
-) => Promise<string>;
+) => Promise<string | { result: unknown }>;
 
 export interface WorkerHandle {
   close(): Promise<void>;
@@ -33,7 +36,7 @@ export function startBuildWorker(
   const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
   // Read-only view of the queue, to ask about other jobs' states.
   const inspector = new Queue<JobData>(QUEUE_NAME, { connection, prefix: store.keys.bullPrefix() });
-  inspector.on("error", () => {});
+  inspector.on("error", (err) => log("queue inspector error", { error: messageOf(err) }));
   const worker = new Worker<JobData>(
     QUEUE_NAME,
     async (job, token) => {
@@ -60,11 +63,21 @@ export function startBuildWorker(
             await store.builds.append(data.buildId, { type: "end", ok: true, message: "deployed", url });
           })();
         };
-        const url = await deps.run(data, emit, announce);
-        announce(url);
-        await announced;
+        const out = await deps.run(data, emit, announce);
+        if (typeof out === "string") {
+          announce(out);
+          await announced;
+        } else {
+          await store.builds.update(data.buildId, { status: "succeeded" });
+          await store.builds.append(data.buildId, {
+            type: "end",
+            ok: true,
+            message: "done",
+            result: out.result,
+          });
+        }
         log("job succeeded", { app: data.app, build: data.buildId });
-        return { url };
+        return typeof out === "string" ? { url: out } : { result: out.result };
       } catch (err) {
         const message = messageOf(err);
         if (announced) {
@@ -74,7 +87,12 @@ export function startBuildWorker(
         }
         for (const d of isPaasError(err) ? (err.details ?? []) : []) emit(d);
         await store.builds.update(data.buildId, { status: "failed", error: message });
-        await store.builds.append(data.buildId, { type: "end", ok: false, message });
+        await store.builds.append(data.buildId, {
+          type: "end",
+          ok: false,
+          message,
+          ...(isPaasError(err) ? { code: err.code } : {}),
+        });
         log("job failed", { app: data.app, build: data.buildId, error: message });
         // A user's mistake does not get better by retrying.
         throw new UnrecoverableError(message);

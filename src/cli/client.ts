@@ -94,6 +94,26 @@ export interface AppInfo extends App {
 
 export type ConfigVars = Record<string, string>;
 
+/** A scheduled job from app.json `cron`, as GET /apps/:app/cron lists it. */
+export interface CronJobInfo {
+  id: string;
+  command: string;
+  schedule: string;
+  concurrencyPolicy: string;
+  maintenance: boolean;
+  nextRun: string | null;
+  lastRun: {
+    scheduledAt: string;
+    startedAt: string;
+    finishedAt: string | null;
+    exitCode: number | null;
+    durationMs: number | null;
+    dyno: string | null;
+    outcome: string;
+    message?: string;
+  } | null;
+}
+
 type Fetch = typeof globalThis.fetch;
 
 const KNOWN_CODES = new Set<string>([
@@ -229,6 +249,18 @@ export class ApiClient {
   /** Rebuilds the build and run stack images; answers when both are built (minutes). */
   buildStack(): Promise<{ build: string; run: string }> {
     return this.json("POST", "/stack/build");
+  }
+
+  /** Start a one-off in the background (`paas run --detach`); attached runs use a websocket (run-session.ts). */
+  runDetached(
+    app: string,
+    body: { command: string; env: Record<string, string>; memory?: string },
+  ): Promise<{ dyno: string; release: string }> {
+    return this.json("POST", `/apps/${seg(app)}/run`, body);
+  }
+
+  cronJobs(app: string): Promise<CronJobInfo[]> {
+    return this.json("GET", `/apps/${seg(app)}/cron`);
   }
 
   async logs(app: string, lines: number): Promise<string> {

@@ -6,11 +6,13 @@ import { registerAuth } from "./commands/auth.js";
 import { registerBuildpacks } from "./commands/buildpacks.js";
 import { registerChecks } from "./commands/checks.js";
 import { registerConfig } from "./commands/config.js";
+import { registerCron } from "./commands/cron.js";
 import { registerGit } from "./commands/git.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerPs } from "./commands/ps.js";
 import { registerReleases } from "./commands/releases.js";
 import { registerResources } from "./commands/resources.js";
+import { CommandExit, registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
 import { registerStack } from "./commands/stack.js";
 import type { Cli } from "./context.js";
@@ -32,6 +34,8 @@ export function buildProgram(cli: Cli): Command {
   registerConfig(program, cli);
   registerPs(program, cli);
   registerLogs(program, cli);
+  registerRun(program, cli);
+  registerCron(program, cli);
   registerReleases(program, cli);
   registerResources(program, cli);
   registerChecks(program, cli);
@@ -54,6 +58,7 @@ export async function runCli(cli: Cli, argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    if (err instanceof CommandExit) return err.exitCode;
     for (const line of formatError(err, argv.includes("--verbose"))) cli.io.err(line);
     return 1;
   }

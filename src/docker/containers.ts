@@ -1,7 +1,14 @@
-import { PassThrough } from "node:stream";
+import { type Duplex, PassThrough, type Readable, type Writable } from "node:stream";
 import type Docker from "dockerode";
 
 export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
+
+export interface AttachedStdio {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  close(): void;
+}
 
 export interface RunResult {
   exitCode: number;
@@ -152,6 +159,40 @@ export class Containers {
   async wait(id: string): Promise<number> {
     const res = (await this.docker.getContainer(id).wait()) as { StatusCode: number };
     return res.StatusCode;
+  }
+
+  /**
+   * Attach to a created container's stdio before it starts (so no output is missed). With a
+   * TTY the output is one stream (stdout); without, Docker's multiplexed stream is split into
+   * stdout and stderr. Ending `stdin` closes the container's stdin (it needs OpenStdin and
+   * StdinOnce).
+   */
+  async attach(id: string, tty: boolean): Promise<AttachedStdio> {
+    const container = this.docker.getContainer(id);
+    const socket = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as unknown as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (tty) socket.pipe(stdout);
+    else {
+      container.modem.demuxStream(socket, stdout, stderr);
+      socket.on("end", () => {
+        stdout.end();
+        stderr.end();
+      });
+    }
+    socket.on("error", () => socket.destroy());
+    return { stdin: socket, stdout, stderr, close: () => socket.destroy() };
+  }
+
+  /** Set a running container's TTY size. */
+  async resize(id: string, cols: number, rows: number): Promise<void> {
+    await this.docker.getContainer(id).resize({ w: cols, h: rows });
   }
 
   /** Unpack a tar stream into a (created) container's filesystem at path. */

@@ -29,6 +29,16 @@ export class Runtime {
     return this.docker.containers.list(ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]));
   }
 
+  /** What `ps` and `logs` show: the process containers and the one-offs (`paas run`, cron). */
+  async shownContainers(app: string, runningOneOffs: boolean): Promise<Docker.ContainerInfo[]> {
+    const all = await this.docker.containers.list(ownedFilter(this.settings.namespace, app));
+    return all.filter(
+      (c) =>
+        c.Labels[LABEL.kind] === "app" ||
+        (c.Labels[LABEL.kind] === "oneoff" && (!runningOneOffs || c.State === "running")),
+    );
+  }
+
   async lastLines(started: { id: string; slot: Slot }[]): Promise<string[]> {
     const out: string[] = [];
     for (const s of started) {
@@ -71,7 +81,7 @@ export class Runtime {
   }
 
   async ps(app: string): Promise<ProcessInfo[]> {
-    const list = await this.appContainers(app);
+    const list = await this.shownContainers(app, true);
     // After a deploy the old release's containers finish their requests for a while: they
     // are shown as draining, not as a second web.1.
     const version = (c: Docker.ContainerInfo) => Number((c.Labels[LABEL.release] ?? "v0").slice(1)) || 0;
@@ -84,7 +94,7 @@ export class Runtime {
       const index = Number(c.Labels[LABEL.instance] ?? 0);
       const st = info.State;
       const state: ProcessInfo["state"] =
-        version(c) < newest && st.Running
+        version(c) < newest && st.Running && c.Labels[LABEL.kind] === "app"
           ? "draining"
           : st.Restarting
             ? "restarting"
@@ -119,7 +129,7 @@ export class Runtime {
   /** Recent output of the app's containers, each line prefixed with its process. */
   async logs(app: string, lines: number): Promise<string[]> {
     const out: string[] = [];
-    for (const c of await this.appContainers(app)) {
+    for (const c of await this.shownContainers(app, false)) {
       const proc = `${c.Labels[LABEL.process]}.${c.Labels[LABEL.instance]}`;
       const got = await this.docker.containers.logs(c.Id, { tail: lines, timestamps: true });
       for (const l of got) {
@@ -133,7 +143,7 @@ export class Runtime {
   /** Follow the app's containers' output; returns a stop function. */
   async follow(app: string, onLine: (line: string) => void): Promise<() => void> {
     const stops: (() => void)[] = [];
-    for (const c of await this.appContainers(app)) {
+    for (const c of await this.shownContainers(app, true)) {
       const proc = `${c.Labels[LABEL.process]}.${c.Labels[LABEL.instance]}`;
       stops.push(await this.docker.containers.follow(c.Id, (l) => onLine(`app[${proc}]: ${l}`)));
     }

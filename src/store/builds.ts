@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { ErrorCode } from "../errors.js";
 import type { Keys } from "./keys.js";
 
 export type BuildStatus = "queued" | "waiting" | "running" | "succeeded" | "failed";
@@ -18,7 +19,17 @@ export interface BuildRecord {
 /** One entry of a build's log stream: a line of output, or the final outcome. */
 export type BuildLogEntry =
   | { type: "line"; text: string }
-  | { type: "end"; ok: boolean; message: string; url?: string; release?: number };
+  | {
+      type: "end";
+      ok: boolean;
+      message: string;
+      url?: string;
+      release?: number;
+      /** What an operation job answers with (the new formation, what restarted...). */
+      result?: unknown;
+      /** A failed job's error code, so the API answers with the same status. */
+      code?: ErrorCode;
+    };
 
 const LOG_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -116,7 +127,9 @@ export class BuildsStore {
     const ids = await this.redis.zrange(this.keys.builds(app), "0", "-1");
     const m = this.redis.multi();
     for (const id of ids) m.del(this.keys.build(id), this.keys.buildLog(id));
-    m.del(this.keys.builds(app), this.keys.buildSeq(app), this.keys.buildTurn(app));
+    // The sequence and turn stay: a job of this app may still be finishing its turn (the
+    // destroy job itself), and an app created again under the name continues the order.
+    m.del(this.keys.builds(app));
     await m.exec();
   }
 }

@@ -8,6 +8,7 @@ import { AppLock } from "./lock.js";
 import { ReleasesStore } from "./releases.js";
 import { ResourcesStore } from "./resources.js";
 import { RoutesStore } from "./routes.js";
+import { RunsStore } from "./runs.js";
 import { TokensStore } from "./tokens.js";
 
 export type { AppRecord } from "./apps.js";
@@ -15,6 +16,7 @@ export type { BuildLogEntry, BuildRecord } from "./builds.js";
 export type { Formation } from "./formation.js";
 export type { Release } from "./releases.js";
 export type { Backend, RouteEntry } from "./routes.js";
+export type { CronRunResult } from "./runs.js";
 export { Keys };
 
 /** All state, composed over one Redis connection. */
@@ -30,6 +32,7 @@ export interface Store {
   builds: BuildsStore;
   lock: AppLock;
   resources: ResourcesStore;
+  runs: RunsStore;
 }
 
 export function openStore(redisUrl: string, namespace: string): Store {
@@ -51,5 +54,6 @@ export function storeOver(redis: Redis, namespace: string): Store {
     builds: new BuildsStore(redis, keys),
     lock: new AppLock(redis, keys),
     resources: new ResourcesStore(redis, keys),
+    runs: new RunsStore(redis, keys),
   };
 }

@@ -25,6 +25,10 @@ export class Keys {
   lock = (app: string) => `${this.ns}:lock:${app}`;
   resources = (app: string) => `${this.ns}:resources:${app}`;
   appLog = (app: string) => `${this.ns}:log:${app}`;
+  /** One-off numbers (run.N), scheduled-job claims per (job, time) and last results. */
+  runSeq = (app: string) => `${this.ns}:run-seq:${app}`;
+  cronClaim = (app: string, job: string, at: number) => `${this.ns}:cron-claim:${app}:${job}:${at}`;
+  cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
   /** bullmq prefix: its keys live under our namespace too. */
   bullPrefix = () => `${this.ns}:bull`;
 }

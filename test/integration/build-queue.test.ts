@@ -71,7 +71,13 @@ async function followAll(queue: BuildQueue, id: string): Promise<BuildLogEntry[]
 }
 
 const description = (job: JobData) =>
-  job.kind === "release" ? job.description : job.kind === "build" ? job.commit : `rollback ${job.target}`;
+  job.kind === "release"
+    ? job.description
+    : job.kind === "build"
+      ? job.commit
+      : job.kind === "rollback"
+        ? `rollback ${job.target}`
+        : job.operation.op;
 
 describe("build queue", () => {
   const ns = randomNs("tq");
@@ -235,7 +241,7 @@ describe("build queue", () => {
     expect(badEntries).toEqual([
       { type: "line", text: "about to fail" },
       { type: "line", text: "last stderr: nope" },
-      { type: "end", ok: false, message: "Dockerfile step 2 failed with exit code 1" },
+      { type: "end", ok: false, message: "Dockerfile step 2 failed with exit code 1", code: "build_failed" },
     ]);
     expect(await store.builds.get(bad)).toMatchObject({
       status: "failed",

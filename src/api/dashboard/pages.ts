@@ -30,7 +30,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
       const apps = await Promise.all(
         names.map(async (name) => {
           try {
-            const [summary, procs] = await Promise.all([appSummary(s, name), s.runtime.ps(name)]);
+            const [summary, procs] = await Promise.all([appSummary(s, name), s.reader.ps(name)]);
             return { ...summary, processes: processSummary(procs) };
           } catch (err) {
             // Destroyed between the list and the lookup: leave it out.
@@ -57,11 +57,11 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
       const { name, record: rec } = appOf(res);
       const summary = await appSummary(s, name);
       const [processes, formation, config, releases, logs] = await Promise.all([
-        s.runtime.ps(name),
+        s.reader.ps(name),
         s.store.formation.get(name),
         s.store.config.get(name),
         s.store.releases.list(name),
-        s.runtime.logs(name, LOG_LINES),
+        s.reader.logs(name, LOG_LINES),
       ]);
       const current = releases.find((x) => x.version === rec.release && x.image) ?? null;
       const types = current
@@ -109,7 +109,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
         changes[field.slice("scale.".length)] = value.trim();
       }
       if (Object.keys(changes).length === 0) throw invalid("enter a number of containers for a process type");
-      const formation = await scaleApp(s, name, changes);
+      const formation = await scaleApp(s, name, changes, session(res).user);
       const text = Object.entries(formation)
         .map(([type, n]) => `${type}=${n}`)
         .join(" ");
@@ -121,7 +121,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
     "/apps/:app/restart",
     handle(async (_req, res) => {
       const { name } = appOf(res);
-      await restartApp(s, name);
+      await restartApp(s, name, undefined, session(res).user);
       await done(res, appPath(res, name), `Restarted every process of ${name}`);
     }),
   );

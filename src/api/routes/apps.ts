@@ -1,12 +1,10 @@
-import fsp from "node:fs/promises";
-import path from "node:path";
 import express from "express";
 import { invalid } from "../../errors.js";
 import type { AppName } from "../../names.js";
 import { appUrl } from "../../runtime/release.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
-import { createApp } from "../operations.js";
+import { createApp, destroyRunning } from "../operations.js";
 import type { Services } from "../services.js";
 
 export function gitUrl(s: Services, app: string): string {
@@ -60,7 +58,7 @@ export function appsRoutes(s: Services): express.Router {
     handle(async (_req, res) => {
       const { name } = appOf(res);
       const summary = await appSummary(s, name);
-      res.json({ ...summary, processes: await s.runtime.ps(name) });
+      res.json({ ...summary, processes: await s.reader.ps(name) });
     }),
   );
 
@@ -73,14 +71,11 @@ export function appsRoutes(s: Services): express.Router {
           `destroying "${name}" removes its containers, images, repo and config: confirm with --confirm ${name}`,
         );
       }
-      await s.store.lock.withLock(name, async () => {
-        await s.store.routes.remove(name);
-        await s.runtime.destroy(name);
-        await s.repos.remove(name);
-        await fsp.rm(path.join(s.settings.dataDir, "cache", name), { recursive: true, force: true });
-        await s.store.builds.removeApp(name);
-        await s.store.apps.destroy(name);
-      });
+      // A worker removes what runs (route, app state, containers, images, build cache) in the
+      // app's job order; then the rest goes from here.
+      await destroyRunning(s, name, String(res.locals.user ?? ""));
+      await s.repos.remove(name);
+      await s.store.builds.removeApp(name);
       s.log("app destroyed", { app: name });
       res.json({ destroyed: name });
     }),

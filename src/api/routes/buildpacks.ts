@@ -1,10 +1,9 @@
-import path from "node:path";
 import express from "express";
-import { parseBuildpackRef, purgeCache, stackInfo } from "../../builder/buildpacks/index.js";
-import { buildStackImages } from "../../builder/stack.js";
+import { parseBuildpackRef } from "../../builder/buildpacks/index.js";
 import { invalid } from "../../errors.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
+import { buildStack, purgeBuildCache } from "../operations.js";
 import type { Services } from "../services.js";
 
 /** Buildpacks and builder choice per app, the build cache, and the stack images. */
@@ -58,7 +57,7 @@ export function buildpackRoutes(s: Services): express.Router {
     "/apps/:app/cache",
     handle(async (_req, res) => {
       const { name } = appOf(res);
-      await purgeCache(path.join(s.settings.dataDir, "cache", name));
+      await purgeBuildCache(s, name, String(res.locals.user ?? ""));
       res.json({ purged: true });
     }),
   );
@@ -66,7 +65,7 @@ export function buildpackRoutes(s: Services): express.Router {
   r.get(
     "/stack",
     handle(async (_req, res) => {
-      const info = await stackInfo(s.docker, s.settings);
+      const info = await s.reader.stack();
       const view = (x: typeof info.build) => ({
         image: x.image,
         present: x.present,
@@ -81,8 +80,7 @@ export function buildpackRoutes(s: Services): express.Router {
   r.post(
     "/stack/build",
     handle(async (_req, res) => {
-      const images = await buildStackImages(s.docker, s.settings, (line) => s.log("stack", { line }));
-      res.json({ build: images.build, run: images.run });
+      res.json(await buildStack(s, String(res.locals.user ?? "")));
     }),
   );
 

@@ -1,16 +1,14 @@
 import express from "express";
 import { parseMemory } from "../../config.js";
 import { invalid } from "../../errors.js";
-import type { AppName } from "../../names.js";
-import { currentRelease } from "../../runtime/release.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
-import { parseTarget, restartApp, scaleApp } from "../operations.js";
+import { restartApp, scaleApp, setResources, stopProcess } from "../operations.js";
 import type { Services } from "../services.js";
 
 export function formationRoutes(s: Services): express.Router {
   const r = express.Router();
-  const log = (name: AppName) => (line: string) => s.log("ops", { app: name, line });
+  const user = (res: express.Response) => String(res.locals.user ?? "");
 
   r.get(
     "/apps/:app/formation",
@@ -28,7 +26,7 @@ export function formationRoutes(s: Services): express.Router {
       if (!body || typeof body !== "object" || Object.keys(body).length === 0) {
         throw invalid('send the new scale, e.g. {"web": "3", "worker": "+1"}');
       }
-      const formation = await scaleApp(s, name, body);
+      const formation = await scaleApp(s, name, body, user(res));
       res.json({ formation });
     }),
   );
@@ -37,7 +35,7 @@ export function formationRoutes(s: Services): express.Router {
     "/apps/:app/ps/restart",
     handle(async (req, res) => {
       const { name } = appOf(res);
-      const restarted = await restartApp(s, name, req.body?.target);
+      const restarted = await restartApp(s, name, req.body?.target, user(res));
       res.json({ restarted });
     }),
   );
@@ -46,13 +44,7 @@ export function formationRoutes(s: Services): express.Router {
     "/apps/:app/ps/stop",
     handle(async (req, res) => {
       const { name } = appOf(res);
-      const target = parseTarget(req.body?.target);
-      if (!target || target.index === undefined) throw invalid("name one container to stop, e.g. web.1");
-      await s.store.lock.withLock(name, async () => {
-        const release = await currentRelease(s.store, name);
-        await s.deployer.stopOne(name, release, { type: target.type, index: target.index! });
-      });
-      res.json({ stopped: `${target.type}.${target.index}` });
+      res.json({ stopped: await stopProcess(s, name, req.body?.target, user(res)) });
     }),
   );
 
@@ -93,17 +85,8 @@ export function formationRoutes(s: Services): express.Router {
         limits.cpu = c;
       }
       if (Object.keys(limits).length === 0) throw invalid("give --memory and/or --cpu");
-      await s.store.resources.set(name, type, limits);
-      // Apply now: restart the affected containers (zero-downtime).
-      const rec = await s.store.apps.require(name);
-      if (rec.release > 0) {
-        await s.store.lock.withLock(name, async () => {
-          const release = await currentRelease(s.store, name);
-          const formation = await s.store.formation.get(name);
-          const only = (slot: { type: string }) => type === "*" || slot.type === type;
-          await s.deployer.deploy(name, release, formation, log(name), { only, releasePhase: false });
-        });
-      }
+      // Saved, then the affected containers restart with them (zero-downtime) in a worker.
+      await setResources(s, name, type, limits, user(res));
       res.json({ type, ...limits });
     }),
   );

@@ -1,0 +1,38 @@
+import path from "node:path";
+import type { DockerParts } from "../docker/index.js";
+import type { AppName } from "../names.js";
+import { type OperationDeps, runRuntimeOp } from "../runtime/operations.js";
+import { purgeCache } from "./buildpacks/index.js";
+import type { OperationJob } from "./jobs.js";
+import { buildStackImages } from "./stack.js";
+
+export interface OperationRunnerDeps extends OperationDeps {
+  docker: DockerParts;
+}
+
+/**
+ * A worker's side of an operation job: do it under the app's lock (the stack has a lock
+ * of its own) and return what the API answers with. Runs after every earlier job of the
+ * same app (the queue's per-app turn), so it never interleaves with a push.
+ */
+export async function runOperation(
+  deps: OperationRunnerDeps,
+  job: OperationJob,
+  log: (line: string) => void,
+): Promise<unknown> {
+  const op = job.operation;
+  switch (op.op) {
+    case "purge-cache":
+      return deps.store.lock.withLock(job.app, async () => {
+        await purgeCache(path.join(deps.settings.dataDir, "cache", job.app));
+        return { purged: true };
+      });
+    case "stack-build":
+      return deps.store.lock.withLock(job.app, async () => {
+        const images = await buildStackImages(deps.docker, deps.settings, log);
+        return { build: images.build, run: images.run };
+      });
+    default:
+      return runRuntimeOp(deps, job.app as AppName, op, log);
+  }
+}

@@ -1,0 +1,145 @@
+import type Docker from "dockerode";
+import type { Settings } from "../config.js";
+import type { AttachedStdio } from "../docker/containers.js";
+import type { DockerParts } from "../docker/index.js";
+import { LABEL, ownedFilter } from "../docker/labels.js";
+import { invalid } from "../errors.js";
+import type { AppName } from "../names.js";
+import type { Store } from "../store/index.js";
+import { type Release, releaseTag } from "../store/releases.js";
+import { limitsFor } from "../store/resources.js";
+import { dynoName, ONEOFF_LABEL, type OneOffMode, type OneOffProcess, planOneOff } from "./oneoff-plan.js";
+
+export interface OneOffRequest {
+  command: string;
+  env?: Record<string, string>;
+  /** Bytes; null or absent: the app's limit for the process type, or the platform default. */
+  memory?: number | null;
+  tty?: boolean;
+  term?: string | null;
+  mode: OneOffMode;
+  process?: OneOffProcess;
+  cronJob?: string;
+}
+
+/** A created one-off container. */
+export interface OneOff {
+  id: string;
+  app: string;
+  dyno: string;
+  release: string;
+}
+
+/** Finished detached and cron one-offs are kept this long, so `paas logs` still shows their output. */
+export const KEEP_FINISHED_MS = 10 * 60_000;
+
+/**
+ * One-off containers of an app's current release (`paas run`, cron runs): the one door to
+ * Docker for them. Composed once in server.ts; the websocket attach and the cron scheduler
+ * use only this, so a multi-host scheduler can later route a call to the host that has the
+ * container.
+ */
+export class OneOffs {
+  constructor(
+    private readonly settings: Settings,
+    private readonly store: Store,
+    private readonly docker: DockerParts,
+  ) {}
+
+  /** The app's current release, or a clear error when there is nothing to run yet. */
+  async currentRelease(app: AppName): Promise<Release> {
+    const record = await this.store.apps.require(app);
+    const release = record.release ? await this.store.releases.get(app, record.release) : null;
+    if (!release?.image)
+      throw invalid(`${app} has no release to run yet: deploy it first with git push paas main`);
+    return release;
+  }
+
+  /** Create (not start) a one-off container of the current release. */
+  async create(app: AppName, req: OneOffRequest, release?: Release): Promise<OneOff> {
+    const rel = release ?? (await this.currentRelease(app));
+    const process = req.process ?? "run";
+    const number = await this.store.runs.nextNumber(app);
+    const limits = limitsFor(await this.store.resources.get(app), process, {
+      memory: this.settings.defaultMemory,
+    });
+    const spec = planOneOff({
+      namespace: this.settings.namespace,
+      app,
+      release: rel,
+      process,
+      number,
+      command: req.command,
+      env: req.env ?? {},
+      memory: req.memory ?? limits.memory,
+      tty: req.tty ?? false,
+      term: req.term,
+      mode: req.mode,
+      cronJob: req.cronJob,
+    });
+    const id = await this.docker.containers.create(spec);
+    return { id, app, dyno: dynoName(process, number), release: releaseTag(rel.version) };
+  }
+
+  /** Attach to a created one-off's stdio; call before start so no output is lost. */
+  attach(o: OneOff, tty: boolean): Promise<AttachedStdio> {
+    return this.docker.containers.attach(o.id, tty);
+  }
+
+  start(o: OneOff): Promise<void> {
+    return this.docker.containers.start(o.id);
+  }
+
+  resize(o: OneOff, cols: number, rows: number): Promise<void> {
+    return this.docker.containers.resize(o.id, cols, rows);
+  }
+
+  /** Resolves with the exit code once the command has ended. */
+  wait(o: OneOff): Promise<number> {
+    return this.docker.containers.wait(o.id);
+  }
+
+  /** Kill and remove at once (the command ended, or its client went away). */
+  remove(o: Pick<OneOff, "id">): Promise<void> {
+    return this.docker.containers.remove(o.id);
+  }
+
+  /** SIGTERM with the platform's grace, then remove (cron's replace policy). */
+  async stop(o: Pick<OneOff, "id">): Promise<void> {
+    await this.docker.containers.stop(o.id, this.settings.stopTimeout);
+    await this.docker.containers.remove(o.id);
+  }
+
+  /** Running one-offs of an app, optionally of one scheduled job. */
+  async running(app: string, cronJob?: string): Promise<Docker.ContainerInfo[]> {
+    const extra = [`${LABEL.kind}=oneoff`];
+    if (cronJob) extra.push(`${ONEOFF_LABEL.cronJob}=${cronJob}`);
+    const list = await this.docker.containers.list(ownedFilter(this.settings.namespace, app, extra), false);
+    return list.filter((c) => c.State === "running");
+  }
+
+  /**
+   * Remove what no one will remove: finished attached one-offs (their API process died),
+   * finished detached and cron ones once their output has been kept for KEEP_FINISHED_MS.
+   * Release-phase containers (no one-off mode label) are their deploy's business.
+   */
+  async reap(now = Date.now()): Promise<number> {
+    const all = await this.docker.containers.list(
+      ownedFilter(this.settings.namespace, undefined, [`${LABEL.kind}=oneoff`]),
+    );
+    let removed = 0;
+    for (const c of all) {
+      const mode = c.Labels[ONEOFF_LABEL.mode];
+      if (!mode || c.State === "running" || c.State === "restarting") continue;
+      if (c.State === "created" && now - c.Created * 1000 < 60_000) continue;
+      if (mode !== "attached") {
+        const info = await this.docker.containers.inspect(c.Id);
+        const finished = Date.parse(info?.State.FinishedAt ?? "");
+        if (Number.isFinite(finished) && finished > 0 && now - finished < KEEP_FINISHED_MS) continue;
+      }
+      await this.docker.containers.remove(c.Id);
+      removed++;
+    }
+    return removed;
+  }
+}
