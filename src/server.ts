@@ -13,6 +13,7 @@ import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
 import { pipelineRunner } from "./builder/pipeline.js";
 import { BuildQueue } from "./builder/queue.js";
+import { stackInfo } from "./builder/stack.js";
 import type { Builder } from "./builder/types.js";
 import { startBuildWorker, type WorkerHandle } from "./builder/worker.js";
 import { loadSettings, type Role, type Settings } from "./config.js";
@@ -107,9 +108,13 @@ export async function startServer(
       const services: Services = {
         settings,
         store,
-        runtime,
-        deployer,
-        docker,
+        // Reads only: changes to what runs go through the queue to a worker.
+        reader: {
+          ps: (app) => runtime.ps(app),
+          logs: (app, lines) => runtime.logs(app, lines),
+          follow: (app, onLine) => runtime.follow(app, onLine),
+          stack: () => stackInfo(docker, settings),
+        },
         queue,
         repos,
         oneOffs,

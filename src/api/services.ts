@@ -1,22 +1,33 @@
 import type { BuildQueue } from "../builder/queue.js";
+import type { stackInfo } from "../builder/stack.js";
 import type { Settings } from "../config.js";
-import type { DockerParts } from "../docker/index.js";
 import type { Repos } from "../git/repos.js";
-import type { Deployer } from "../runtime/deploy.js";
 import type { OneOffs } from "../runtime/oneoff.js";
-import type { Runtime } from "../runtime/runtime.js";
+import type { ProcessInfo } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
 
 /** What the API's handlers may use, composed once at start-up. */
 export interface Services {
   settings: Settings;
   store: Store;
-  runtime: Runtime;
-  deployer: Deployer;
-  docker: DockerParts;
+  /** Reads and streams of what runs; every change to it goes through `queue` (see operations.ts). */
+  reader: RuntimeReader;
   queue: BuildQueue;
   repos: Repos;
   /** `paas run` containers: the one door to Docker for them. */
   oneOffs: OneOffs;
   log: (msg: string, ctx?: Record<string, unknown>) => void;
+}
+
+/**
+ * The one door through which the API reads what runs (it never changes it: that is a
+ * worker's job). Today the Runtime on this host answers; with several hosts, the host
+ * that has the container will.
+ */
+export interface RuntimeReader {
+  ps(app: string): Promise<ProcessInfo[]>;
+  logs(app: string, lines: number): Promise<string[]>;
+  follow(app: string, onLine: (line: string) => void): Promise<() => void>;
+  /** What the stack images hold (`paas stack`). */
+  stack(): ReturnType<typeof stackInfo>;
 }
