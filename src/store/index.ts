@@ -2,9 +2,12 @@ import { Redis } from "ioredis";
 import { AppsStore } from "./apps.js";
 import { BuildsStore } from "./builds.js";
 import { ConfigStore } from "./config-vars.js";
+import { DrainsStore } from "./drains.js";
 import { FormationStore } from "./formation.js";
 import { Keys } from "./keys.js";
 import { AppLock } from "./lock.js";
+import { LogStreamStore } from "./log-stream.js";
+import { MetricsStore } from "./metrics.js";
 import { ReleasesStore } from "./releases.js";
 import { ResourcesStore } from "./resources.js";
 import { RoutesStore } from "./routes.js";
@@ -33,14 +36,17 @@ export interface Store {
   lock: AppLock;
   resources: ResourcesStore;
   runs: RunsStore;
+  logs: LogStreamStore;
+  drains: DrainsStore;
+  metrics: MetricsStore;
 }
 
-export function openStore(redisUrl: string, namespace: string): Store {
+export function openStore(redisUrl: string, namespace: string, opts: { logLines?: number } = {}): Store {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  return storeOver(redis, namespace);
+  return storeOver(redis, namespace, opts);
 }
 
-export function storeOver(redis: Redis, namespace: string): Store {
+export function storeOver(redis: Redis, namespace: string, opts: { logLines?: number } = {}): Store {
   const keys = new Keys(namespace);
   return {
     redis,
@@ -55,5 +61,8 @@ export function storeOver(redis: Redis, namespace: string): Store {
     lock: new AppLock(redis, keys),
     resources: new ResourcesStore(redis, keys),
     runs: new RunsStore(redis, keys),
+    logs: new LogStreamStore(redis, keys, opts.logLines),
+    drains: new DrainsStore(redis, keys),
+    metrics: new MetricsStore(redis, keys),
   };
 }

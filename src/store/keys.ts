@@ -25,6 +25,15 @@ export class Keys {
   lock = (app: string) => `${this.ns}:lock:${app}`;
   resources = (app: string) => `${this.ns}:resources:${app}`;
   appLog = (app: string) => `${this.ns}:log:${app}`;
+  /** Collector: last Docker timestamp stored per container id (resume without loss or repeats). */
+  logCursors = () => `${this.ns}:log-cursors`;
+  drains = (app: string) => `${this.ns}:drains:${app}`;
+  drainStats = (app: string) => `${this.ns}:drain-stats:${app}`;
+  /** Drain shipper: last stream id shipped per app, and the lease of the one shipping. */
+  drainCursors = () => `${this.ns}:drain-cursors`;
+  drainLease = () => `${this.ns}:drain-lease`;
+  /** Live container stats per app, published by each host's collector. */
+  metrics = (app: string) => `${this.ns}:metrics:${app}`;
   /** One-off numbers (run.N), scheduled-job claims per (job, time) and last results. */
   runSeq = (app: string) => `${this.ns}:run-seq:${app}`;
   cronClaim = (app: string, job: string, at: number) => `${this.ns}:cron-claim:${app}:${job}:${at}`;
