@@ -2,6 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { invalid } from "./errors.js";
+import { parseDrainUrl } from "./logs/drains/url.js";
 
 // Settings come from PAAS_* environment variables, are read once at start-up, checked
 // with one message per bad value, and are passed down as plain data. Nothing else in the
@@ -47,6 +48,10 @@ export interface Settings {
   stackBuildImage: string | null;
   stackRunImage: string | null;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Lines kept per app in its log stream (PAAS_LOG_LINES). */
+  logLines: number;
+  /** Drains every app's log goes to, set by the operator (PAAS_LOG_DRAINS, comma-separated). */
+  logDrains: string[];
 }
 
 export interface SettingDoc {
@@ -117,6 +122,12 @@ export const SETTINGS_DOC: SettingDoc[] = [
     description: "use your own run stack image",
   },
   { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
+  { name: "PAAS_LOG_LINES", default: "1500", description: "log lines kept per app (paas logs reads these)" },
+  {
+    name: "PAAS_LOG_DRAINS",
+    default: "(none)",
+    description: "platform-wide log drains, comma-separated: syslog://, syslog+tls://, syslog+udp://, https://",
+  },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -220,6 +231,15 @@ export function loadSettings(env: Env = process.env): Settings {
     problems.push(`PAAS_LOG_LEVEL="${logLevel}" must be one of debug, info, warn, error`);
   }
 
+  const logDrains = str("PAAS_LOG_DRAINS", "")
+    .split(",")
+    .map((d) => d.trim())
+    .filter(Boolean);
+  for (const d of logDrains) {
+    const parsed = parseDrainUrl(d);
+    if ("error" in parsed) problems.push(`PAAS_LOG_DRAINS: ${parsed.error}`);
+  }
+
   const hostForUrl = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind;
   const settings: Settings = {
     dataDir,
@@ -247,6 +267,8 @@ export function loadSettings(env: Env = process.env): Settings {
     stackBuildImage: env.PAAS_STACK_BUILD_IMAGE || null,
     stackRunImage: env.PAAS_STACK_RUN_IMAGE || null,
     logLevel: logLevel as Settings["logLevel"],
+    logLines: positiveInt("PAAS_LOG_LINES", 1500),
+    logDrains,
   };
   if (problems.length > 0) {
     throw invalid(`bad settings:\n  ${problems.join("\n  ")}`);

@@ -1,10 +1,12 @@
-// Structured, namespaced platform logs (paas:git, paas:build, paas:router...) on stderr.
-// Config values never pass through here: callers log keys, not values.
+import { pino } from "pino";
+
+// The platform's own logs: structured JSON lines (pino) on stderr, one object per event with
+// `ns` (paas:git, paas:build, paas:router...) and the caller's context as fields; a short
+// readable form when stderr is a terminal. Config values never pass through here: callers
+// log keys, not values.
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type LogFn = (msg: string, ctx?: Record<string, unknown>) => void;
-
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   child(ns: string, level?: Level): LogFn;
@@ -34,15 +36,45 @@ export function batchedStderr(): (line: string) => void {
   };
 }
 
-export function createLogger(min: Level, write: (line: string) => void = batchedStderr()): Logger {
+const OWN = new Set(["level", "time", "ns", "msg"]);
+
+/** One JSON log line as `time level ns msg key=value...`, for people at a terminal. */
+export function prettyLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const fields = Object.entries(o)
+    .filter(([k]) => !OWN.has(k))
+    .map(([k, v]) => `${k}=${typeof v === "string" && !/\s/.test(v) && v !== "" ? v : JSON.stringify(v)}`)
+    .join(" ");
+  return `${String(o.time ?? "")} ${String(o.level ?? "")} ${String(o.ns ?? "")} ${String(o.msg ?? "")}${fields ? ` ${fields}` : ""}\n`;
+}
+
+/** JSON lines, or pretty ones when stderr is a terminal. */
+export function defaultWriter(): (line: string) => void {
+  const out = batchedStderr();
+  return process.stderr.isTTY ? (line) => out(prettyLine(line)) : out;
+}
+
+export function createLogger(min: Level, write: (line: string) => void = defaultWriter()): Logger {
+  const root = pino(
+    {
+      level: min,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    { write },
+  );
   return {
     child(ns: string, level: Level = "info"): LogFn {
+      const child = root.child({ ns: `paas:${ns}` });
       return (msg, ctx) => {
-        if (ORDER[level] < ORDER[min]) return;
-        const fields = Object.entries(ctx ?? {})
-          .map(([k, v]) => `${k}=${typeof v === "string" && !/\s/.test(v) ? v : JSON.stringify(v)}`)
-          .join(" ");
-        write(`${new Date().toISOString()} ${level} paas:${ns} ${msg}${fields ? ` ${fields}` : ""}\n`);
+        if (ctx) child[level](ctx, msg);
+        else child[level](msg);
       };
     },
   };

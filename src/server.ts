@@ -22,6 +22,7 @@ import { messageOf } from "./errors.js";
 import { gitRouter } from "./git/http.js";
 import { Repos } from "./git/repos.js";
 import { createLogger } from "./log.js";
+import { startLogs } from "./logs/index.js";
 import { startRouter } from "./router/index.js";
 import { CronScheduler } from "./runtime/cron.js";
 import { Deployer } from "./runtime/deploy.js";
@@ -49,7 +50,7 @@ export async function startServer(
   const log = logger.child("server");
   fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = openStore(settings.redisUrl, settings.namespace);
+  const store = openStore(settings.redisUrl, settings.namespace, { logLines: settings.logLines });
   store.redis.on("error", (err) => log("redis error", { error: messageOf(err) }));
   try {
     await store.redis.ping();
@@ -67,6 +68,8 @@ export async function startServer(
   const repos = new Repos(settings.dataDir);
   const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
   const has = (r: Role) => settings.roles.includes(r);
+  // Every app's log stream: the collector and drains run with the worker role (one per engine).
+  const logs = startLogs({ settings, store, docker, logger, worker: has("worker") });
   // Stopping order: no new background work, then finish builds in flight (their pushers get
   // their outcome), then the API (bounded), and the router last so apps stay reachable.
   const closers: (() => Promise<void>)[] = [];
@@ -75,7 +78,7 @@ export async function startServer(
   if (has("worker")) {
     // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
     const builders: Builder[] = [dockerfileBuilder, buildpacksBuilder];
-    const run = pipelineRunner({ settings, store, runtime, deployer, docker, builders });
+    const run = pipelineRunner({ settings, store, runtime, deployer, docker, builders, events: logs.events });
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
     const reconciler = new Reconciler(settings, store, docker, runtime, logger.child("reconcile"));
@@ -119,6 +122,7 @@ export async function startServer(
         repos,
         oneOffs,
         log: logger.child("api"),
+        events: logs.events,
       };
       app.use(apiRouter(services));
       app.use("/dashboard", dashboardRouter({ ...services, log: logger.child("dashboard") }));
@@ -172,6 +176,7 @@ export async function startServer(
     adminTokenFile,
     async close() {
       for (const c of closers) await c().catch(() => {});
+      await logs.close().catch(() => {});
       await queue.close().catch(() => {});
       store.redis.disconnect();
     },

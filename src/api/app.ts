@@ -5,7 +5,9 @@ import { errorMiddleware } from "./errors.js";
 import { appsRoutes } from "./routes/apps.js";
 import { buildpackRoutes } from "./routes/buildpacks.js";
 import { configRoutes } from "./routes/config.js";
+import { drainRoutes } from "./routes/drains.js";
 import { formationRoutes } from "./routes/formation.js";
+import { logRoutes } from "./routes/logs.js";
 import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { runRoutes } from "./routes/run.js";
@@ -23,6 +25,9 @@ export function apiRouter(s: Services): express.Router {
   });
   v1.use(appsRoutes(s));
   v1.use(configRoutes(s));
+  // Before processRoutes: the stream replaces its old Docker-reading /logs.
+  v1.use(logRoutes(s));
+  v1.use(drainRoutes(s));
   v1.use(processRoutes(s));
   v1.use(releaseRoutes(s));
   v1.use(formationRoutes(s));

@@ -2,6 +2,7 @@ import type { BuildQueue } from "../builder/queue.js";
 import type { stackInfo } from "../builder/stack.js";
 import type { Settings } from "../config.js";
 import type { Repos } from "../git/repos.js";
+import type { EventSink } from "../logs/writer.js";
 import type { OneOffs } from "../runtime/oneoff.js";
 import type { ProcessInfo } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
@@ -17,6 +18,8 @@ export interface Services {
   /** `paas run` containers: the one door to Docker for them. */
   oneOffs: OneOffs;
   log: (msg: string, ctx?: Record<string, unknown>) => void;
+  /** `paas[api]` lines in the app's log stream (logs/). */
+  events?: EventSink;
 }
 
 /**

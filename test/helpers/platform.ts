@@ -132,13 +132,22 @@ export class Platform {
       PAAS_STOP_TIMEOUT: "3",
       ...extraEnv,
     };
-    const child = spawn(process.execPath, [CLI, "server"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    this.serverEnv = env;
+    await this.spawnServer();
+    this.token = (await fsp.readFile(path.join(this.dataDir, "admin-token"), "utf8")).trim();
+  }
+
+  private serverEnv: NodeJS.ProcessEnv = {};
+
+  private async spawnServer(): Promise<void> {
+    const child = spawn(process.execPath, [CLI, "server"], { env: this.serverEnv, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    const from = this.output.length;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.output}`)), 30_000);
       const onData = (d: Buffer) => {
         this.output += d.toString();
-        if (this.output.includes("paas is running")) {
+        if (this.output.slice(from).includes("paas is running")) {
           clearTimeout(timer);
           resolve();
         }
@@ -150,7 +159,23 @@ export class Platform {
         reject(new Error(`server exited with ${code}:\n${this.output}`));
       });
     });
-    this.token = (await fsp.readFile(path.join(this.dataDir, "admin-token"), "utf8")).trim();
+  }
+
+  /** Stop the server (SIGTERM) and start it again on the same namespace, data dir and ports. */
+  async restart(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        child.removeAllListeners("exit");
+        child.on("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      });
+    }
+    await this.spawnServer();
   }
 
   /** Run the real CLI (dist/cli/main.js) as the user would. */

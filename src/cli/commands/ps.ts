@@ -3,6 +3,7 @@ import { invalid } from "../../errors.js";
 import type { Formation, FormationChange, Proc } from "../client.js";
 import { appOf, type Cli, clientOf, progress, withAppOption } from "../context.js";
 import { formatTable, formatUptime, json } from "../output.js";
+import { withMetricsColumns } from "../ps-metrics.js";
 
 // Process types are Procfile names (see src/builder/procfile.ts), stored in lower case.
 const TYPE = "[A-Za-z0-9_-]+";
@@ -70,14 +71,20 @@ export function processRows(processes: Proc[], now: Date): [string[], string[][]
   return [["NAME", "STATE", "UPTIME", "RELEASE", "RESTARTS", "COMMAND"], rows];
 }
 
-export async function ps(cli: Cli, app: string, opts: { json?: boolean }): Promise<void> {
-  const processes = await clientOf(cli).ps(app);
-  if (opts.json) return cli.io.out(json(processes));
-  if (processes.length === 0) {
-    cli.io.out(`No processes are running for ${app}.`);
-    return;
+export async function ps(cli: Cli, app: string, opts: { json?: boolean; watch?: boolean }): Promise<void> {
+  for (;;) {
+    const processes = await clientOf(cli).ps(app);
+    if (opts.json) cli.io.out(json(processes));
+    else if (processes.length === 0) cli.io.out(`No processes are running for ${app}.`);
+    else {
+      // --watch redraws in place on a terminal (clear screen, cursor home).
+      if (opts.watch) cli.io.write("\x1b[2J\x1b[H");
+      const table = withMetricsColumns(processRows(processes, cli.now()), processes);
+      for (const line of formatTable(...table)) cli.io.out(line);
+    }
+    if (!opts.watch) return;
+    await new Promise((r) => setTimeout(r, 2000));
   }
-  for (const line of formatTable(...processRows(processes, cli.now()))) cli.io.out(line);
 }
 
 export async function scale(cli: Cli, app: string, args: string[], opts: { json?: boolean }): Promise<void> {
@@ -123,8 +130,9 @@ export async function stop(cli: Cli, app: string, target: string): Promise<void>
 
 export function registerPs(program: Command, cli: Cli): void {
   withAppOption(program.command("ps"))
-    .description("list the app's processes")
+    .description("list the app's processes with live CPU and memory")
     .option("--json", "print JSON")
+    .option("-w, --watch", "refresh every 2 seconds until Ctrl-C")
     .action(async (opts) => ps(cli, await appOf(cli, opts.app), opts));
   withAppOption(program.command("ps:scale [changes...]"))
     .description("scale process types (web=3 worker+1 web-1), or show the formation")

@@ -1,0 +1,258 @@
+import type { DockerParts } from "../docker/index.js";
+import { LABEL, ownedFilter } from "../docker/labels.js";
+import type { DockerEvent, StatsSample } from "../docker/streams.js";
+import { messageOf } from "../errors.js";
+import type { LogFn } from "../log.js";
+import type { Store } from "../store/index.js";
+import { dockerSince, dockerTsKey, fromDockerTs } from "./line.js";
+import type { StreamWriter } from "./writer.js";
+
+/** Container kinds whose output belongs in the app's stream (not builds). */
+const KINDS = new Set(["app", "oneoff", "release-phase"]);
+
+interface Attached {
+  app: string;
+  process: string;
+  stop: () => void;
+  stopStats?: () => void;
+}
+
+/** Who a container is, from its labels and environment. */
+interface Who {
+  app: string;
+  process: string;
+  name: string;
+  command: string;
+  tty: boolean;
+  running: boolean;
+  restarts: number;
+}
+
+/**
+ * One per Docker engine (worker role): follows the platform's app and one-off containers as
+ * they come and go, copies their output into each app's stream with Docker's timestamps,
+ * adds `paas[web.1]` lines for what happens to them, and publishes their live stats.
+ * Position per container is stored with the lines, so a restart resumes where it stopped.
+ */
+export class Collector {
+  private attached = new Map<string, Attached>();
+  private stopEvents: (() => void) | null = null;
+  private stopped = false;
+  private died = new Set<string>();
+  private stopping = new Map<string, string>();
+  private samples = new Map<string, { app: string; process: string; name: string; s: StatsSample }>();
+  private statsTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly namespace: string,
+    private readonly store: Store,
+    private readonly docker: DockerParts,
+    private readonly writer: StreamWriter,
+    private readonly log: LogFn,
+  ) {}
+
+  start(): void {
+    void this.watch();
+    this.statsTimer = setInterval(() => void this.publishStats(), 2000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.stopEvents?.();
+    for (const a of this.attached.values()) {
+      a.stop();
+      a.stopStats?.();
+    }
+    this.attached.clear();
+    await this.writer.flush();
+  }
+
+  private async watch(): Promise<void> {
+    let backoff = 500;
+    while (!this.stopped) {
+      const ended = new Promise<void>((resolve) => {
+        this.docker.streams
+          .events(
+            { type: ["container"], ...ownedFilter(this.namespace) },
+            (e) =>
+              void this.onEvent(e).catch((err) =>
+                this.log("collector event failed", { error: messageOf(err) }),
+              ),
+            () => resolve(),
+          )
+          .then((stop) => {
+            this.stopEvents = stop;
+            backoff = 500;
+            // After (re)connecting: pick up what runs, and what ran while we were away.
+            void this.attachAll();
+          })
+          .catch(() => resolve());
+      });
+      await ended;
+      if (this.stopped) return;
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 10_000);
+    }
+  }
+
+  private async attachAll(): Promise<void> {
+    try {
+      const list = await this.docker.containers.list(ownedFilter(this.namespace));
+      for (const c of list) {
+        if (!KINDS.has(c.Labels[LABEL.kind] ?? "")) continue;
+        await this.attach(c.Id);
+      }
+    } catch (err) {
+      this.log("collector could not list containers", { error: messageOf(err) });
+    }
+  }
+
+  private async onEvent(e: DockerEvent): Promise<void> {
+    const a = e.attributes;
+    if (!KINDS.has(a[LABEL.kind] ?? "") || !a[LABEL.app]) return;
+    const app = a[LABEL.app];
+    const action = e.Action;
+    if (action === "start") {
+      const who = await this.who(e.id);
+      if (!who) return;
+      if (this.died.has(e.id) || who.restarts > 0) this.writer.emit(app, who.process, "Restarting");
+      this.died.delete(e.id);
+      this.writer.emit(app, who.process, `Starting process with command \`${who.command}\``);
+      this.writer.emit(app, who.process, "State changed from starting to up");
+      await this.attach(e.id, who);
+    } else if (action === "kill") {
+      const sig = Number(a.signal);
+      const name = sig === 9 ? "SIGKILL" : sig === 15 ? "SIGTERM" : a.signal ? `signal ${a.signal}` : "";
+      if (!name) return;
+      const proc = this.attached.get(e.id)?.process ?? dynoOf(a);
+      this.stopping.set(e.id, name);
+      this.writer.emit(app, proc, `Stopping (${name})`);
+    } else if (action === "die") {
+      const proc = this.attached.get(e.id)?.process ?? dynoOf(a);
+      const status = Number(a.exitCode ?? 0);
+      this.writer.emit(app, proc, `Process exited with status ${status}`);
+      const wasStopped = this.stopping.has(e.id);
+      this.stopping.delete(e.id);
+      if (status !== 0 && !wasStopped && a[LABEL.kind] === "app") {
+        this.writer.emit(app, proc, "State changed from up to crashed");
+        this.died.add(e.id);
+      }
+    } else if (action === "destroy") {
+      const att = this.attached.get(e.id);
+      this.died.delete(e.id);
+      this.stopping.delete(e.id);
+      // Read to the end first (the follow stream ends by itself), then forget the cursor.
+      setTimeout(() => {
+        if (!this.attached.has(e.id)) void this.store.logs.forgetCursor(e.id).catch(() => {});
+        const name = (a.name ?? "").replace(/^\//, "");
+        if (name) void this.store.metrics.forget(app, name).catch(() => {});
+      }, 5000).unref();
+      if (att) this.samples.delete(e.id);
+    }
+  }
+
+  private async who(id: string): Promise<Who | null> {
+    const info = await this.docker.containers.inspect(id);
+    if (!info) return null;
+    const labels = info.Config.Labels ?? {};
+    const env = info.Config.Env ?? [];
+    const dyno = env.find((v) => v.startsWith("DYNO="))?.slice(5);
+    const cmd = info.Config.Cmd ?? [];
+    return {
+      app: labels[LABEL.app] ?? "",
+      process: dyno || dynoOf(labels),
+      name: info.Name.replace(/^\//, ""),
+      command: (cmd[0] === "/bin/sh" && cmd[1] === "-c" ? cmd.slice(2) : cmd).join(" "),
+      tty: Boolean(info.Config.Tty),
+      running: Boolean(info.State.Running),
+      restarts: info.RestartCount ?? 0,
+    };
+  }
+
+  /** Follow one container's output from the stored cursor on; idempotent. */
+  private async attach(id: string, known?: Who): Promise<void> {
+    if (this.stopped || this.attached.has(id)) return;
+    // Claim the slot before any await, so two events cannot attach twice.
+    const entry: Attached = { app: "", process: "", stop: () => {} };
+    this.attached.set(id, entry);
+    try {
+      const who = known ?? (await this.who(id));
+      if (!who?.app) {
+        this.attached.delete(id);
+        return;
+      }
+      entry.app = who.app;
+      entry.process = who.process;
+      const cursor = await this.store.logs.cursor(id);
+      const since = cursor ? dockerSince(cursor) : null;
+      let gate = cursor ? dockerTsKey(cursor) : null;
+      entry.stop = await this.docker.streams.logs(
+        id,
+        { since: since ?? undefined, follow: true, tty: who.tty },
+        (ts, text) => {
+          // `since` is inclusive and coarse: skip what was stored before, then stop comparing.
+          if (gate !== null) {
+            if (dockerTsKey(ts) <= gate) return;
+            gate = null;
+          }
+          this.writer.write(who.app, "app", who.process, text, fromDockerTs(ts) ?? undefined);
+          this.writer.cursor(id, ts);
+        },
+        () => void this.detached(id),
+      );
+      if (who.running) await this.watchStats(id, entry, who);
+    } catch (err) {
+      this.attached.delete(id);
+      this.log("collector could not follow a container", {
+        container: id.slice(0, 12),
+        error: messageOf(err),
+      });
+    }
+  }
+
+  /** A follow stream ended: the container stopped, or restarted in the meantime. */
+  private async detached(id: string): Promise<void> {
+    const entry = this.attached.get(id);
+    entry?.stopStats?.();
+    this.attached.delete(id);
+    this.samples.delete(id);
+    if (this.stopped) return;
+    const info = await this.docker.containers.inspect(id).catch(() => null);
+    if (info?.State.Running) {
+      await new Promise((r) => setTimeout(r, 200));
+      await this.attach(id);
+    }
+  }
+
+  private async watchStats(id: string, entry: Attached, who: Who): Promise<void> {
+    entry.stopStats = await this.docker.streams.stats(
+      id,
+      (s) => this.samples.set(id, { app: who.app, process: who.process, name: who.name, s }),
+      () => this.samples.delete(id),
+    );
+  }
+
+  private async publishStats(): Promise<void> {
+    const at = new Date().toISOString();
+    const list = [...this.samples.values()].map((x) => ({
+      app: x.app,
+      m: {
+        container: x.name,
+        process: x.process,
+        cpuPercent: Math.round(x.s.cpuPercent * 10) / 10,
+        memoryBytes: x.s.memoryBytes,
+        memoryLimitBytes: x.s.memoryLimitBytes,
+        at,
+      },
+    }));
+    await this.store.metrics.publish(list).catch(() => {});
+  }
+}
+
+/** web.1 from the process and instance labels (run.3 for one-offs). */
+function dynoOf(labels: Record<string, string>): string {
+  const type = labels[LABEL.process] ?? "run";
+  const n = labels[LABEL.instance];
+  return n ? `${type}.${n}` : type;
+}
