@@ -2,8 +2,8 @@ import { PaasError } from "../errors.js";
 import type { ApiClient } from "./client.js";
 
 // Reading an app's log stream over the API: NDJSON objects, one per line (blank lines are
-// the server's keep-alives). A tail that breaks off (a quiet 5 minutes ends Node's fetch,
-// the server restarts) resumes after the last id it printed: no gap, no repeat.
+// the server's keep-alives). A tail that breaks off (a dropped connection, the server
+// restarting) resumes after the last id it printed: no gap, no repeat.
 
 export interface StreamLine {
   id?: string;
@@ -65,7 +65,8 @@ export async function* streamLines(
           yield line;
         }
       }
-      if (!q.tail) return;
+      // A clean end is the server's word (it ends a tail only when it cannot go on).
+      return;
     } catch (err) {
       if (!q.tail || (err instanceof PaasError && err.code !== "unavailable")) throw err;
       // A broken tail: retry for a while (the server may be restarting), then give up.

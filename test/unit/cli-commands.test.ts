@@ -149,11 +149,15 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
         },
       ]);
     case "GET apps/:app/logs": {
-      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
-      if (url.searchParams.get("tail") !== "1") return void res.end("2024-05-01 app[web.1]: one\ntwo");
-      res.write("first\n");
-      setTimeout(() => res.write("sécond\n"), 30);
-      setTimeout(() => res.end("third\n"), 60);
+      // The CLI asks for NDJSON (format=json), one line object per line.
+      res.writeHead(200, { "content-type": "application/x-ndjson" });
+      const line = (id: string, process: string, message: string) =>
+        `${JSON.stringify({ id, ts: "2024-05-01T10:00:00.000001+00:00", source: "app", process, message })}\n`;
+      if (url.searchParams.get("tail") !== "1")
+        return void res.end(line("1-0", "web.1", "one") + line("2-0", "web.2", "two"));
+      res.write(line("1-0", "web.1", "first"));
+      setTimeout(() => res.write(line("2-0", "web.1", "sécond")), 30);
+      setTimeout(() => res.end(line("3-0", "web.1", "third")), 60);
       return;
     }
     case "GET apps/:app/releases":
@@ -439,22 +443,30 @@ describe("ps, logs, releases", () => {
   it("prints processes as a table", async () => {
     expect((await paas(["ps", "-a", "shop"])).stdout).toBe(
       [
-        "NAME      STATE    UPTIME  RELEASE  RESTARTS  COMMAND",
-        "web.1     up       5m 0s   v2       0         node server.js",
-        "worker.1  crashed  -       v2       3         node worker.js",
+        "NAME      STATE    UPTIME  RELEASE  RESTARTS  CPU  MEMORY  COMMAND",
+        "web.1     up       5m 0s   v2       0         -    -       node server.js",
+        "worker.1  crashed  -       v2       3         -    -       node worker.js",
         "",
       ].join("\n"),
     );
   });
 
   it("prints recent logs, asking for -n lines", async () => {
-    expect((await paas(["logs", "-a", "shop", "-n", "5"])).stdout).toBe("2024-05-01 app[web.1]: one\ntwo\n");
-    expect(requests.at(-1)?.url).toBe("/api/v1/apps/shop/logs?lines=5");
+    expect((await paas(["logs", "-a", "shop", "-n", "5"])).stdout).toBe(
+      "2024-05-01T10:00:00.000001+00:00 app[web.1]: one\n2024-05-01T10:00:00.000001+00:00 app[web.2]: two\n",
+    );
+    expect(requests.at(-1)?.url).toBe("/api/v1/apps/shop/logs?format=json&num=5");
   });
 
   it("follows logs as they arrive", async () => {
-    expect((await paas(["logs", "-a", "shop", "--tail"])).stdout).toBe("first\nsécond\nthird\n");
-    expect(requests.at(-1)?.url).toBe("/api/v1/apps/shop/logs?tail=1&lines=100");
+    const out = (await paas(["logs", "-a", "shop", "--tail", "--json"])).stdout;
+    expect(
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).message),
+    ).toEqual(["first", "sécond", "third"]);
+    expect(requests.at(-1)?.url).toBe("/api/v1/apps/shop/logs?format=json&num=100&tail=1");
   });
 
   it("rejects a bad --num", async () => {
