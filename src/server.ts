@@ -26,6 +26,7 @@ import { startLogs } from "./logs/index.js";
 import { startRouter } from "./router/index.js";
 import { CronScheduler } from "./runtime/cron.js";
 import { Deployer } from "./runtime/deploy.js";
+import { HealthMonitor } from "./runtime/health-monitor.js";
 import { OneOffs } from "./runtime/oneoff.js";
 import { Reconciler } from "./runtime/reconcile.js";
 import { Runtime } from "./runtime/runtime.js";
@@ -84,6 +85,10 @@ export async function startServer(
     const reconciler = new Reconciler(settings, store, docker, runtime, logger.child("reconcile"));
     reconciler.start();
     closers.unshift(() => reconciler.stop());
+    // app.json liveness and readiness checks of running containers.
+    const health = new HealthMonitor(settings, store, docker, logger.child("health"));
+    health.start();
+    closers.unshift(async () => health.stop());
     const cron = new CronScheduler(store, oneOffs, logger.child("cron"));
     cron.start();
     closers.unshift(() => cron.stop());

@@ -64,6 +64,11 @@ export class Containers {
     }
   }
 
+  /** Docker's restart: SIGTERM, graceSeconds, SIGKILL, start again (same id and config). */
+  async restart(id: string, graceSeconds = 10): Promise<void> {
+    await this.docker.getContainer(id).restart({ t: graceSeconds });
+  }
+
   async kill(id: string, signal = "SIGKILL"): Promise<void> {
     try {
       await this.docker.getContainer(id).kill({ signal });

@@ -8,6 +8,7 @@ import type { Store } from "../store/index.js";
 import { type Release, releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import type { Backend } from "../store/routes.js";
+import { unreadyIds } from "../store/unready.js";
 import { EMPTY_APP_JSON } from "./app-json.js";
 import { checkPlanFor, runChecks } from "./checks.js";
 import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
@@ -85,7 +86,9 @@ export class Deployer {
     }
 
     const retiring = existing.filter((c) => only(slotOf(c)) || !opts.only);
-    const kept = existing.filter((c) => !retiring.includes(c));
+    // Containers failing their readiness checks keep running but stay out of the route.
+    const unready = await unreadyIds(this.store, app);
+    const kept = existing.filter((c) => !retiring.includes(c) && !unready.has(c.Id));
     await this.store.routes.setBackends(app, [
       ...backendsOf(kept, this.portOf(release)),
       ...startedBackends(started),
@@ -123,7 +126,9 @@ export class Deployer {
       await this.discard(started, err);
     }
     const retiring = existing.filter((c) => !wanted.has(`${slotOf(c).type}.${slotOf(c).index}`));
-    const kept = existing.filter((c) => !retiring.includes(c));
+    // Containers failing their readiness checks keep running but stay out of the route.
+    const unready = await unreadyIds(this.store, app);
+    const kept = existing.filter((c) => !retiring.includes(c) && !unready.has(c.Id));
     await this.store.routes.setBackends(app, [
       ...backendsOf(kept, this.portOf(release)),
       ...startedBackends(started),
@@ -136,7 +141,8 @@ export class Deployer {
     const existing = await this.runtime.appContainers(app);
     const target = existing.find((c) => slotOf(c).type === slot.type && slotOf(c).index === slot.index);
     if (!target) throw invalid(`${slot.type}.${slot.index} is not running; see \`paas ps\``);
-    const kept = existing.filter((c) => c !== target);
+    const unready = await unreadyIds(this.store, app);
+    const kept = existing.filter((c) => c !== target && !unready.has(c.Id));
     await this.store.routes.setBackends(app, backendsOf(kept, this.portOf(release)));
     await this.docker.containers.stop(target.Id, this.settings.stopTimeout);
   }

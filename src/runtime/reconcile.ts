@@ -8,6 +8,7 @@ import type { Store } from "../store/index.js";
 import { releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import type { Backend } from "../store/routes.js";
+import { unreadyIds } from "../store/unready.js";
 import { containerName, slotsFor } from "./plan.js";
 import { probePort } from "./readiness.js";
 import type { Runtime } from "./runtime.js";
@@ -158,9 +159,12 @@ export class Reconciler {
       const list = await this.docker.containers.list(
         ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`, `${LABEL.process}=web`]),
       );
+      // Containers failing their readiness checks stay out (the health monitor's call).
+      const unready = await unreadyIds(this.store, app);
       const backends: Backend[] = [];
       let missing = 0;
       for (const c of list) {
+        if (unready.has(c.Id)) continue;
         const p = c.Ports.find((x) => x.PrivatePort === port && x.PublicPort);
         if (c.State !== "running" || !p) {
           missing++;

@@ -288,6 +288,10 @@ describe("git push of buildpack apps", () => {
     expect(d.code, d.out).toBe(0);
     expect(d.out).toContain("Procfile app detected");
     expect(d.out).toMatch(/Procfile declares types\s+-> web, worker/);
+    // Heroku's default formation: web=1, the worker waits for ps:scale.
+    expect(d.out).toContain("Formation: web=1 worker=0");
+    const scale = await p.cli(["ps:scale", "worker=1"], { cwd: d.repo });
+    expect(scale.code, scale.stderr).toBe(0);
 
     expect(
       await eventually(async () => {

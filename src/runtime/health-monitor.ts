@@ -1,0 +1,196 @@
+import type Docker from "dockerode";
+import type { Settings } from "../config.js";
+import type { DockerParts } from "../docker/index.js";
+import { LABEL, ownedFilter } from "../docker/labels.js";
+import { messageOf } from "../errors.js";
+import type { AppName } from "../names.js";
+import type { Store } from "../store/index.js";
+import { releaseTag } from "../store/releases.js";
+import { UnreadyStore } from "../store/unready.js";
+import { checksOfType, type HealthCheck } from "./app-json-checks.js";
+import { afterProbe, probe } from "./health-probe.js";
+
+type Log = (msg: string, ctx?: Record<string, unknown>) => void;
+
+/** Per container and check: consecutive failures and when the next probe is due. */
+interface ProbeState {
+  failures: number;
+  nextAt: number;
+}
+
+const TICK_MS = 1000;
+
+/**
+ * app.json liveness and readiness checks of running containers (worker role). Every second
+ * it looks at each app's containers of the current release that have such checks and probes
+ * those that are due (every `wait` seconds, from `initialDelay` after the container started,
+ * `timeout` per probe). After `attempts` failures in a row: liveness restarts the container
+ * (under the app's lock, skipped while a deploy holds it); readiness takes it out of the
+ * route and records it as unready, so no route computation puts it back, until a probe passes.
+ */
+export class HealthMonitor {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private readonly state = new Map<string, ProbeState>();
+  private readonly unready: UnreadyStore;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly store: Store,
+    private readonly docker: DockerParts,
+    private readonly log: Log,
+  ) {
+    this.unready = new UnreadyStore(store.redis, store.keys);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One pass over every app; a pass still running makes the next tick a no-op. */
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (const app of await this.store.apps.list()) {
+        await this.app(app).catch((err) =>
+          this.log("health check pass failed", { app, error: messageOf(err) }),
+        );
+      }
+    } catch (err) {
+      this.log("health monitor could not list apps", { error: messageOf(err) });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async app(app: AppName): Promise<void> {
+    const record = await this.store.apps.get(app);
+    const release = record?.release ? await this.store.releases.get(app, record.release) : null;
+    const checks = release?.appJson?.healthchecks ?? {};
+    const monitored = (type: string) => [
+      ...checksOfType(checks, type, "liveness"),
+      ...checksOfType(checks, type, "readiness"),
+    ];
+    const unready = await this.unready.list(app);
+    const containers =
+      release && !record?.checksDisabled
+        ? (
+            await this.docker.containers.list(
+              ownedFilter(this.settings.namespace, app, [
+                `${LABEL.kind}=app`,
+                `${LABEL.release}=${releaseTag(release.version)}`,
+              ]),
+            )
+          ).filter((c) => monitored(c.Labels[LABEL.process] ?? "").length > 0)
+        : [];
+    // Forget containers that are gone or no longer checked.
+    const ids = new Set(containers.map((c) => c.Id));
+    const stale = [...unready].filter((id) => !ids.has(id));
+    if (stale.length > 0) await this.unready.remove(app, ...stale);
+    for (const key of this.state.keys()) {
+      if (key.startsWith(`${app}/`) && !ids.has(key.split("/")[1])) this.state.delete(key);
+    }
+    await Promise.all(
+      containers.map((c) =>
+        this.container(app, c, monitored(c.Labels[LABEL.process] ?? ""), release?.port ?? 5000, unready),
+      ),
+    );
+  }
+
+  private async container(
+    app: AppName,
+    c: Docker.ContainerInfo,
+    checks: HealthCheck[],
+    port: number,
+    unready: Set<string>,
+  ): Promise<void> {
+    const info = await this.docker.containers.inspect(c.Id);
+    if (!info?.State.Running || info.State.Restarting) return;
+    const started = Date.parse(info.State.StartedAt);
+    const proc = `${c.Labels[LABEL.process]}.${c.Labels[LABEL.instance]}`;
+    const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
+    const hostPort = binding ? Number(binding.HostPort) : null;
+    const now = Date.now();
+    for (const check of checks) {
+      // Keyed by start time too: a restarted container starts its checks afresh.
+      const key = `${app}/${c.Id}/${started}/${check.type}/${check.name}`;
+      const st = this.state.get(key) ?? { failures: 0, nextAt: started + check.initialDelay * 1000 };
+      this.state.set(key, st);
+      if (now < st.nextAt) continue;
+      st.nextAt = now + Math.max(1, check.wait) * 1000;
+      const why = await probe(
+        { port: hostPort, hostHeader: `${app}.${this.settings.domain}`, running: true },
+        check,
+      );
+      const ctx = { app, process: proc, check: check.name, type: check.type };
+      if (why)
+        this.log("health check failed", { ...ctx, why, failures: st.failures + 1, attempts: check.attempts });
+      const { failures, action } = afterProbe(check, st.failures, why === null, unready.has(c.Id));
+      st.failures = failures;
+      if (action === "restart") {
+        await this.restart(app, c.Id, proc, check);
+        for (const k of this.state.keys()) if (k.startsWith(`${app}/${c.Id}/`)) this.state.delete(k);
+        return;
+      }
+      if (action === "unready") await this.setReady(app, c.Id, hostPort, false, ctx);
+      if (action === "ready") await this.setReady(app, c.Id, hostPort, true, ctx);
+    }
+  }
+
+  private async restart(app: AppName, id: string, proc: string, check: HealthCheck): Promise<void> {
+    try {
+      await this.store.lock.withLock(
+        app,
+        async () => {
+          this.log("liveness check failed: restarting the container", {
+            app,
+            process: proc,
+            check: check.name,
+            attempts: check.attempts,
+          });
+          await this.docker.containers.restart(id, this.settings.stopTimeout);
+        },
+        2_000,
+      );
+    } catch (err) {
+      this.log("liveness restart skipped (the app is busy); will retry", {
+        app,
+        process: proc,
+        reason: messageOf(err),
+      });
+    }
+  }
+
+  /** In or out of the route: the unready set first, so a concurrent route sync agrees. */
+  private async setReady(
+    app: AppName,
+    id: string,
+    hostPort: number | null,
+    ready: boolean,
+    ctx: Record<string, unknown>,
+  ): Promise<void> {
+    if (ready) await this.unready.remove(app, id);
+    else await this.unready.add(app, id);
+    const route = await this.store.routes.get(app);
+    if (route && hostPort !== null) {
+      const others = route.backends.filter((b) => b.port !== hostPort);
+      const name = (await this.docker.containers.inspect(id))?.Name.replace(/^\//, "");
+      await this.store.routes.setBackends(
+        app,
+        ready ? [...others, { host: "127.0.0.1", port: hostPort, id: name }] : others,
+      );
+    }
+    this.log(
+      ready
+        ? "readiness check passes again: the container is back in the route"
+        : "readiness check failing: the container is out of the route",
+      ctx,
+    );
+  }
+}

@@ -1,0 +1,81 @@
+import http from "node:http";
+import type { HealthCheck } from "./app-json-checks.js";
+import { probePort } from "./readiness.js";
+
+// One probe of a running container for a liveness or readiness check, and the pure rule for
+// what a run of results means. The monitor (health-monitor.ts) schedules and acts.
+
+export interface ProbeTarget {
+  /** Published loopback port of the web process, or null (other process types). */
+  port: number | null;
+  hostHeader: string;
+  running: boolean;
+}
+
+/** null: passed; otherwise why it failed. */
+export async function probe(t: ProbeTarget, check: HealthCheck): Promise<string | null> {
+  if (!t.running) return "not running";
+  if (t.port === null) return null;
+  if (!check.path) return (await probePort("127.0.0.1", t.port, 200)) ? null : "not accepting connections";
+  const res = await get(t.port, check.path, t.hostHeader, check.timeout * 1000);
+  if (res.error) return `GET ${check.path} -> ${res.error}`;
+  if (res.status < 200 || res.status >= 400) return `GET ${check.path} -> status ${res.status}`;
+  if (check.content !== undefined && !res.body.includes(check.content))
+    return `GET ${check.path} -> the body does not contain ${JSON.stringify(check.content)}`;
+  return null;
+}
+
+export type HealthAction = "none" | "restart" | "unready" | "ready";
+
+/**
+ * After one probe: the new count of consecutive failures and what to do. A check fails once
+ * `attempts` probes in a row failed: liveness restarts the container, readiness takes it out
+ * of the route; a passing readiness probe puts an unready container back.
+ */
+export function afterProbe(
+  check: Pick<HealthCheck, "type" | "attempts">,
+  failuresBefore: number,
+  passed: boolean,
+  unready: boolean,
+): { failures: number; action: HealthAction } {
+  if (passed) return { failures: 0, action: check.type === "readiness" && unready ? "ready" : "none" };
+  const failures = failuresBefore + 1;
+  if (failures < check.attempts) return { failures, action: "none" };
+  if (check.type === "liveness") return { failures: 0, action: "restart" };
+  if (check.type === "readiness") return { failures, action: unready ? "none" : "unready" };
+  return { failures, action: "none" };
+}
+
+function get(
+  port: number,
+  path: string,
+  host: string,
+  timeoutMs: number,
+): Promise<{ status: number; body: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        method: "GET",
+        headers: { host, "user-agent": "paas-healthcheck" },
+        agent: false,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          if (body.length < 65536) body += d;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("error", (err) => resolve({ status: 0, body, error: err.message }));
+      },
+    );
+    req.setTimeout(Math.max(1, timeoutMs), () =>
+      req.destroy(new Error(`timed out after ${timeoutMs / 1000}s`)),
+    );
+    req.on("error", (err) => resolve({ status: 0, body: "", error: err.message }));
+    req.end();
+  });
+}
