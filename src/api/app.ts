@@ -2,6 +2,7 @@ import express from "express";
 import { loadApp } from "./app-context.js";
 import { requireAuth } from "./auth.js";
 import { errorMiddleware } from "./errors.js";
+import { appMoveRoutes } from "./routes/app-moves.js";
 import { appsRoutes } from "./routes/apps.js";
 import { buildpackRoutes } from "./routes/buildpacks.js";
 import { configRoutes } from "./routes/config.js";
@@ -24,6 +25,7 @@ export function apiRouter(s: Services): express.Router {
     res.json({ user: res.locals.user });
   });
   v1.use(appsRoutes(s));
+  v1.use(appMoveRoutes(s));
   v1.use(configRoutes(s));
   // Before processRoutes: the stream replaces its old Docker-reading /logs.
   v1.use(logRoutes(s));

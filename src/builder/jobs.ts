@@ -2,6 +2,8 @@
 // dispatcher from these to plain functions.
 
 import type { RuntimeOp } from "../runtime/operations.js";
+import type { RenameJob } from "./app-rename.js";
+import type { ImageJob } from "./image-release.js";
 
 export interface BuildJob {
   kind: "build";
@@ -57,6 +59,8 @@ export interface OperationJob {
 /** The job "app" of platform-wide operations: not a valid app name, so never an app's. */
 export const STACK_APP = "-stack";
 
-export type JobData = BuildJob | ReleaseJob | RollbackJob | OperationJob;
+export type { ImageJob, RenameJob };
+
+export type JobData = BuildJob | ReleaseJob | RollbackJob | OperationJob | ImageJob | RenameJob;
 
 export const QUEUE_NAME = "builds";

@@ -8,7 +8,9 @@ import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../runtime/app-json.
 import { commitPredeploy } from "../runtime/predeploy.js";
 import { appUrl, type ReleaseDeps, releaseLive, rerelease, rollback } from "../runtime/release.js";
 import { releaseTag, saveRelease } from "../store/releases.js";
+import { runRename } from "./app-rename.js";
 import { unpackSource } from "./context.js";
+import { runImageRelease } from "./image-release.js";
 import type { BuildJob, JobData } from "./jobs.js";
 import { runOperation } from "./operations.js";
 import type { Builder } from "./types.js";
@@ -129,6 +131,8 @@ export function pipelineRunner(deps: PipelineDeps) {
   ): Promise<string | { result: unknown }> => {
     if (job.kind === "build") return runBuild(deps, job, emit, announce);
     if (job.kind === "operation") return { result: await runOperation(deps, job, emit) };
+    if (job.kind === "image") return runImageRelease(deps, job, emit, announce);
+    if (job.kind === "rename") return runRename(deps, job, emit);
     const url = appUrl(deps.settings, job.app);
     const live = () => announce?.(url);
     if (job.kind === "rollback")

@@ -5,10 +5,12 @@ import type { BuildLogEntry } from "../store/builds.js";
 import type { Store } from "../store/index.js";
 import {
   type BuildJob,
+  type ImageJob,
   type JobData,
   type OperationJob,
   QUEUE_NAME,
   type ReleaseJob,
+  type RenameJob,
   type RollbackJob,
 } from "./jobs.js";
 
@@ -16,7 +18,9 @@ export type NewJob =
   | Omit<BuildJob, "buildId" | "seq">
   | Omit<ReleaseJob, "buildId" | "seq">
   | Omit<RollbackJob, "buildId" | "seq">
-  | Omit<OperationJob, "buildId" | "seq">;
+  | Omit<OperationJob, "buildId" | "seq">
+  | Omit<ImageJob, "buildId" | "seq">
+  | Omit<RenameJob, "buildId" | "seq">;
 
 /**
  * The producer side of the build queue: enqueue in push order (a per-app sequence number)

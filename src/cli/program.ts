@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { Command, CommanderError } from "commander";
 import { isPaasError } from "../errors.js";
+import { registerAppMoves } from "./commands/app-moves.js";
 import { registerApps } from "./commands/apps.js";
 import { registerAuth } from "./commands/auth.js";
 import { registerBuildpacks } from "./commands/buildpacks.js";
@@ -30,6 +31,7 @@ export function buildProgram(cli: Cli): Command {
     .showSuggestionAfterError();
   registerAuth(program, cli);
   registerApps(program, cli);
+  registerAppMoves(program, cli);
   registerGit(program, cli);
   registerConfig(program, cli);
   registerPs(program, cli);

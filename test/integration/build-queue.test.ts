@@ -77,7 +77,9 @@ const description = (job: JobData) =>
       ? job.commit
       : job.kind === "rollback"
         ? `rollback ${job.target}`
-        : job.operation.op;
+        : job.kind === "operation"
+          ? job.operation.op
+          : job.kind;
 
 describe("build queue", () => {
   const ns = randomNs("tq");

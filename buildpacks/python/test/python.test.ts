@@ -36,7 +36,7 @@ describe("python lib/python-version (the warning when an app asks for another Py
     runBin("python", "../lib/python-version", [appDir(files), stack]);
 
   it("says nothing when nothing is asked for, or the stack's version is", () => {
-    for (const files of [
+    for (const files of <Record<string, string>[]>[
       {},
       { "runtime.txt": "python-3.11\n" },
       { "runtime.txt": "python-3.11.2" },
