@@ -1,5 +1,10 @@
-// One line per request in Heroku's router log shape (`at=info method=GET path="/" ...`),
-// so people who grep Heroku logs can grep ours, with the same fields as structured context.
+import type { Backend } from "../store/routes.js";
+
+// One line per request in Heroku's router log shape, so people who grep Heroku logs can
+// grep ours:
+//   at=info method=GET path="/" host=app.example.com request_id=… fwd="1.2.3.4" dyno=web.1
+//   connect=0ms service=4ms status=200 bytes=512 protocol=https
+// and `at=error code=H12 desc="Request timeout" …` when the router answered for the app.
 
 // A type alias (not an interface) so it fits a Record<string, unknown> log context.
 export type AccessRecord = {
@@ -7,10 +12,18 @@ export type AccessRecord = {
   host: string;
   path: string;
   status: number;
-  ms: number;
   requestId: string;
   /** Client address chain as the app sees it in X-Forwarded-For. */
   fwd: string;
+  /** web.1 (from the container's name), or the backend's host:port when it has no name. */
+  dyno?: string;
+  /** Time to open the connection to the app; 0 on a pooled one. */
+  connectMs: number;
+  /** Time from the request's arrival to the end of the answer. */
+  serviceMs: number;
+  /** Bytes sent to the client (headers and body). */
+  bytes: number;
+  protocol: "http" | "https";
   app?: string;
   /** host:port of the last backend tried. */
   backend?: string;
@@ -18,6 +31,16 @@ export type AccessRecord = {
   code?: string;
   desc?: string;
 };
+
+/**
+ * Where access lines go: the app's log stream (logs/), batched by the sink, never awaited by
+ * the request. `app` is "" for a request no app claimed (it has no stream of its own).
+ */
+export interface AccessSink {
+  write(app: string, line: string, record: AccessRecord): void;
+  /** Send what is buffered. */
+  flush(): Promise<void>;
+}
 
 export function formatAccessLog(r: AccessRecord): string {
   let line = "at=info";
@@ -27,10 +50,22 @@ export function formatAccessLog(r: AccessRecord): string {
     if (r.desc) line += ` desc=${quote(r.desc)}`;
   }
   line += ` method=${bare(r.method)} path=${quote(r.path)} host=${bare(r.host)}`;
-  line += ` request_id=${bare(r.requestId)} fwd=${quote(r.fwd)}`;
-  if (r.app) line += ` app=${bare(r.app)}`;
-  if (r.backend) line += ` backend=${bare(r.backend)}`;
-  return `${line} status=${r.status} ms=${Math.round(r.ms)}`;
+  line += ` request_id=${bare(r.requestId)} fwd=${quote(r.fwd)} dyno=${r.dyno ? bare(r.dyno) : "none"}`;
+  line += ` connect=${Math.round(r.connectMs)}ms service=${Math.round(r.serviceMs)}ms status=${r.status}`;
+  return `${line} bytes=${r.bytes} protocol=${r.protocol}`;
+}
+
+const dynos = new WeakMap<Backend, string>();
+
+/** `web.1` out of a container name like `app.web.1` or `ns.app.web.1.a1b2`; memoised per backend. */
+export function dynoOf(b: Backend): string {
+  let d = dynos.get(b);
+  if (d === undefined) {
+    const m = b.id ? /(?:^|[.\-_])(web\.\d+)(?:[.\-_]|$)/.exec(b.id) : null;
+    d = m ? m[1] : (b.id ?? `${b.host}:${b.port}`);
+    dynos.set(b, d);
+  }
+  return d;
 }
 
 // Values come from the client (Host, path, request id), so they are quoted whenever they

@@ -1,8 +1,9 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Backend, RouteEntry } from "../store/routes.js";
 import type { BodyTape } from "./body-tape.js";
-import type { Timed } from "./deadlines.js";
+import type { Deadlines, Timed } from "./deadlines.js";
 import type { Failure } from "./failures.js";
 
 const NO_HEADERS: string[] = [];
@@ -39,6 +40,17 @@ export class Exchange implements Timed {
   tape: BodyTape | undefined = undefined;
   failure: Failure | undefined = undefined;
   logged = false;
+  /** The client's connection, and its byte count when the request arrived (for `bytes=`). */
+  client: Socket | undefined = undefined;
+  bytes0 = 0;
+  /** The app's first-byte deadline list (one list per allowance). */
+  timer: Deadlines<Exchange> | undefined = undefined;
+  /** Body bytes seen, for a chunked body against the app's limit. */
+  bodyBytes = 0;
+  maxBody = 0;
+  /** The next attempt may go to the backend just tried (keep-alive race retry). */
+  sameAgain = false;
+  connectMs = 0;
   // Deadline list (deadlines.ts).
   deadline = 0;
   armed = false;

@@ -52,14 +52,21 @@ export interface RequestHead {
   forwardedFor: string;
   /** Content-Length above zero, or a Transfer-Encoding: the request has a body to forward. */
   hasBody: boolean;
+  /** Content-Length as sent; -1 when there is none (a chunked body, or no body). */
+  contentLength: number;
   /**
    * The headers to forward, as a flat name/value list in the client's order and spelling:
-   * everything except what the router sets itself (X-Forwarded-*, X-Request-Id) and what
-   * describes the client's connection to the router rather than the request (Connection,
-   * Keep-Alive: hop-by-hop, RFC 9110 7.6.1; the router keeps its own pool to the app).
+   * everything except what the router sets itself (X-Forwarded-*, X-Request-Id) and the
+   * hop-by-hop fields of RFC 9110 7.6.1, which describe the client's connection to the
+   * router rather than the request: Connection and every field it names, Keep-Alive, TE,
+   * Trailer, Upgrade, Proxy-Connection, Proxy-Authorization, and Transfer-Encoding (a
+   * chunked body is chunked again by the router's own connection: `chunked` is re-added).
    */
   pass: string[];
 }
+
+// Connection options that are not header names.
+const CONNECTION_OPTIONS = new Set(["close", "keep-alive", "upgrade", ""]);
 
 /**
  * Read rawHeaders once: no req.headers object is built, and only names of a length the
@@ -70,17 +77,32 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
   let requestId: string | undefined;
   let prior = "";
   let hasBody = false;
+  let contentLength = -1;
+  let chunked = false;
+  let listed: string[] | undefined;
   const pass: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const value = raw[i + 1];
     switch (name.length) {
+      case 2:
+        if (name.toLowerCase() === "te") continue;
+        break;
       case 4:
         if (host === undefined && name.toLowerCase() === "host") host = value;
         break;
+      case 7: {
+        const lc = name.toLowerCase();
+        if (lc === "trailer" || lc === "upgrade") continue;
+        break;
+      }
       case 10: {
         const lc = name.toLowerCase();
-        if (lc === "connection" || lc === "keep-alive") continue;
+        if (lc === "connection") {
+          listed = connectionListed(value, listed);
+          continue;
+        }
+        if (lc === "keep-alive") continue;
         break;
       }
       case 12:
@@ -90,7 +112,10 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
         }
         break;
       case 14:
-        if (name.toLowerCase() === "content-length" && Number(value) > 0) hasBody = true;
+        if (name.toLowerCase() === "content-length") {
+          contentLength = Number(value);
+          if (contentLength > 0) hasBody = true;
+        }
         break;
       case 15:
         if (name.toLowerCase() === "x-forwarded-for") {
@@ -100,39 +125,92 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
         break;
       case 16: {
         const lc = name.toLowerCase();
-        if (lc === "x-forwarded-host" || lc === "x-forwarded-port") continue;
+        if (lc === "x-forwarded-host" || lc === "x-forwarded-port" || lc === "proxy-connection") continue;
         break;
       }
       case 17: {
         const lc = name.toLowerCase();
         if (lc === "x-forwarded-proto") continue;
-        if (lc === "transfer-encoding") hasBody = true;
+        if (lc === "transfer-encoding") {
+          hasBody = true;
+          chunked = true;
+          continue;
+        }
         break;
       }
+      case 19:
+        if (name.toLowerCase() === "proxy-authorization") continue;
+        break;
     }
     pass.push(name, value);
   }
-  return { host, requestId, forwardedFor: prior, hasBody, pass };
+  if (chunked) {
+    // Node's parser refuses Content-Length with Transfer-Encoding; the body is chunked.
+    contentLength = -1;
+    pass.push("transfer-encoding", "chunked");
+  }
+  return {
+    host,
+    requestId,
+    forwardedFor: prior,
+    hasBody,
+    contentLength,
+    pass: listed ? withoutListed(pass, listed) : pass,
+  };
+}
+
+/** Header names a Connection header lists (besides close / keep-alive / upgrade). */
+function connectionListed(value: string, into: string[] | undefined): string[] | undefined {
+  for (const token of value.split(",")) {
+    const lc = token.trim().toLowerCase();
+    if (CONNECTION_OPTIONS.has(lc)) continue;
+    into ??= [];
+    into.push(lc);
+  }
+  return into;
+}
+
+function withoutListed(list: string[], listed: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i += 2) {
+    if (!listed.includes(list[i].toLowerCase())) out.push(list[i], list[i + 1]);
+  }
+  return out;
 }
 
 /**
- * The app's response headers to pass on, as a flat list for res.writeHead(). Connection
- * and Keep-Alive describe the app's connection to the router, so they stay behind and
- * Node's server answers for the client's own connection (keep-alive or close). An HTTP/1.0
- * client cannot read chunked encoding, so Transfer-Encoding goes too and the body ends with
- * the connection. `close` (the router is draining) asks the client to close after this.
+ * The app's response headers to pass on, as a flat list for res.writeHead(). The hop-by-hop
+ * ones (Connection and what it names, Keep-Alive, TE, Trailer, Upgrade, Proxy-Connection)
+ * describe the app's connection to the router, so they stay behind and Node's server
+ * answers for the client's own connection (keep-alive or close). Transfer-Encoding stays
+ * for an HTTP/1.1 client (Node then chunks what the router writes); an HTTP/1.0 client
+ * cannot read chunked encoding, so there it goes too and the body ends with the
+ * connection. `close` (the router is draining) asks the client to close after this.
  */
 export function responseHeaders(raw: readonly string[], http10: boolean, close: boolean): string[] {
   const out: string[] = [];
+  let listed: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const n = name.length;
-    if (n === 10 || (http10 && n === 17)) {
+    if (n === 2 || n === 7 || n === 10 || n === 16 || (http10 && n === 17)) {
       const lc = name.toLowerCase();
-      if (lc === "connection" || lc === "keep-alive" || lc === "transfer-encoding") continue;
+      if (lc === "connection") {
+        listed = connectionListed(raw[i + 1], listed);
+        continue;
+      }
+      if (
+        lc === "keep-alive" ||
+        lc === "transfer-encoding" ||
+        lc === "te" ||
+        lc === "trailer" ||
+        lc === "upgrade" ||
+        lc === "proxy-connection"
+      )
+        continue;
     }
     out.push(name, raw[i + 1]);
   }
   if (close) out.push("connection", "close");
-  return out;
+  return listed ? withoutListed(out, listed) : out;
 }

@@ -197,6 +197,7 @@ describe("router", () => {
       host: "127.0.0.1",
       upstreamTimeoutMs: 1_000,
       log: (msg, ctx) => logs.push({ msg, ctx }),
+      sink: { write: (_app, msg, ctx) => void logs.push({ msg, ctx }), flush: async () => {} },
     });
   });
 
@@ -390,9 +391,9 @@ describe("router", () => {
       app: "alpha",
       backend: `127.0.0.1:${backends.b1.port}`,
     });
-    expect(typeof line?.ctx?.ms).toBe("number");
+    expect(typeof line?.ctx?.serviceMs).toBe("number");
     expect(line?.msg).toMatch(
-      /^at=info method=GET path="\/logged" host=alpha\.paas\.test .* status=200 ms=\d+$/,
+      /^at=info method=GET path="\/logged" host=alpha\.paas\.test request_id=\S+ fwd="127\.0\.0\.1" dyno=b1 connect=\d+ms service=\d+ms status=200 bytes=\d+ protocol=http$/,
     );
     const miss = logs.find((l) => l.ctx?.host === "nobody.paas.test" && l.ctx?.status === 404);
     expect(miss?.msg).toContain('desc="No app at this host"');
