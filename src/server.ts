@@ -30,6 +30,7 @@ import { HealthMonitor } from "./runtime/health-monitor.js";
 import { OneOffs } from "./runtime/oneoff.js";
 import { Reconciler } from "./runtime/reconcile.js";
 import { Runtime } from "./runtime/runtime.js";
+import { logConnection } from "./store/connection-log.js";
 import { openStore } from "./store/index.js";
 
 export interface RunningServer {
@@ -52,7 +53,7 @@ export async function startServer(
   fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
 
   const store = openStore(settings.redisUrl, settings.namespace, { logLines: settings.logLines });
-  store.redis.on("error", (err) => log("redis error", { error: messageOf(err) }));
+  logConnection(store.redis, log, "state");
   try {
     await store.redis.ping();
   } catch (err) {
@@ -65,7 +66,7 @@ export async function startServer(
   const runtime = new Runtime(settings, docker);
   const deployer = new Deployer(settings, store, docker, runtime);
   const oneOffs = new OneOffs(settings, store, docker);
-  const queue = new BuildQueue(store, settings.redisUrl);
+  const queue = new BuildQueue(store, settings.redisUrl, logger.child("queue"));
   const repos = new Repos(settings.dataDir);
   const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
   const has = (r: Role) => settings.roles.includes(r);
@@ -180,7 +181,8 @@ export async function startServer(
     routerPort,
     adminTokenFile,
     async close() {
-      for (const c of closers) await c().catch(() => {});
+      for (const c of closers)
+        await c().catch((err) => log("stopping: a part failed to stop", { error: messageOf(err) }));
       await logs.close().catch(() => {});
       await queue.close().catch(() => {});
       store.redis.disconnect();

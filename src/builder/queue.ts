@@ -1,7 +1,9 @@
 import crypto from "node:crypto";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { messageOf } from "../errors.js";
 import type { BuildLogEntry } from "../store/builds.js";
+import { logConnection } from "../store/connection-log.js";
 import type { Store } from "../store/index.js";
 import {
   type BuildJob,
@@ -22,6 +24,8 @@ export type NewJob =
   | Omit<ImageJob, "buildId" | "seq">
   | Omit<RenameJob, "buildId" | "seq">;
 
+type Log = (msg: string, ctx?: Record<string, unknown>) => void;
+
 /**
  * The producer side of the build queue: enqueue in push order (a per-app sequence number)
  * and follow a build's log until its end, noticing a worker that died on the way.
@@ -33,14 +37,16 @@ export class BuildQueue {
   constructor(
     private readonly store: Store,
     private readonly redisUrl: string,
+    private readonly log: Log = () => {},
   ) {
     // bullmq leaves connections it did not create open: this one is closed in close().
     this.connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    logConnection(this.connection, log, "queue");
     this.queue = new Queue<JobData>(QUEUE_NAME, {
       connection: this.connection,
       prefix: store.keys.bullPrefix(),
     });
-    this.queue.on("error", () => {});
+    this.queue.on("error", (err) => log("queue error", { error: messageOf(err) }));
   }
 
   async enqueue(job: NewJob): Promise<string> {
@@ -74,6 +80,7 @@ export class BuildQueue {
     signal?: AbortSignal,
   ): Promise<BuildLogEntry> {
     const reader = new Redis(this.redisUrl, { maxRetriesPerRequest: null });
+    logConnection(reader, this.log, `build log reader ${buildId}`);
     let last = "0";
     let quietChecks = 0;
     try {

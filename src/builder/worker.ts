@@ -2,6 +2,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";
+import { logConnection } from "../store/connection-log.js";
 import type { Store } from "../store/index.js";
 import { type JobData, QUEUE_NAME } from "./jobs.js";
 
@@ -34,6 +35,7 @@ export function startBuildWorker(
 ): WorkerHandle {
   const { store, settings } = deps;
   const connection = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
+  logConnection(connection, log, "build worker");
   // Read-only view of the queue, to ask about other jobs' states.
   const inspector = new Queue<JobData>(QUEUE_NAME, { connection, prefix: store.keys.bullPrefix() });
   inspector.on("error", (err) => log("queue inspector error", { error: messageOf(err) }));
@@ -41,7 +43,12 @@ export function startBuildWorker(
     QUEUE_NAME,
     async (job, token) => {
       const data = job.data;
-      const emit = (text: string) => void store.builds.append(data.buildId, { type: "line", text });
+      const emit = (text: string) =>
+        void store.builds
+          .append(data.buildId, { type: "line", text })
+          .catch((err) =>
+            log("build log line lost", { app: data.app, build: data.buildId, error: messageOf(err) }),
+          );
       if (!(await isMyTurn(store, inspector, data.app, data.seq))) {
         // Not this build's turn: give the worker slot back (other apps' builds may use it)
         // and come back shortly.

@@ -98,7 +98,12 @@ export class Deployer {
     // Live: a problem from here on is reported, never turned into a failed deploy.
     try {
       await this.retire(retiring, log);
-      for (const s of started) await this.docker.containers.rename(s.id, s.finalName).catch(() => {});
+      for (const s of started) {
+        // The temporary name only makes `docker ps` less tidy: say so, and go on.
+        await this.docker.containers
+          .rename(s.id, s.finalName)
+          .catch((err) => log(` !     could not rename ${s.finalName}: ${messageOf(err)}`));
+      }
     } catch (err) {
       log(` !     retiring the old containers failed (reconcile will remove them): ${messageOf(err)}`);
     }

@@ -135,8 +135,16 @@ export class Reconciler {
       this.log("reconcile removed a container", { app, why: r.why });
     }
     for (const s of plan.start) {
-      await this.docker.containers.start(s.id).catch(() => {});
-      this.log("reconcile restarted a stopped container", { app, slot: s.slot });
+      try {
+        await this.docker.containers.start(s.id);
+        this.log("reconcile restarted a stopped container", { app, slot: s.slot });
+      } catch (err) {
+        this.log("reconcile could not restart a stopped container", {
+          app,
+          slot: s.slot,
+          error: messageOf(err),
+        });
+      }
     }
     if (release?.image) {
       for (const slot of plan.create) {
