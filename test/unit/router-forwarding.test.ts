@@ -17,9 +17,12 @@ describe("access log quoting", () => {
         host: "h",
         path,
         status: 200,
-        ms: 1,
         requestId: "r",
         fwd: "1.2.3.4",
+        connectMs: 0,
+        serviceMs: 1,
+        bytes: 10,
+        protocol: "http",
       });
       expect(line).toContain(` path=${JSON.stringify(path)} `);
       expect(line).not.toContain("undefined");
@@ -56,6 +59,7 @@ describe("readRequestHead", () => {
       requestId: "trace-1",
       forwardedFor: "203.0.113.9",
       hasBody: false,
+      contentLength: -1,
       pass: ["Host", "web.paas.test", "Cookie", "a=1", "Cookie", "b=2"],
     });
   });
