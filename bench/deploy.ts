@@ -16,8 +16,9 @@ import { median, probe, sleep, waitFor } from "./util.js";
 //   receive  push start -> "Building <app> from commit"   (pack upload, hook, git archive, queue)
 //   build    -> "Building image"                          (compile container: detect, restore cache, build script)
 //   image    -> "Process types"                           (slug -> image on the run stack, release saved)
-//   start    -> "Draining" (route table switched)         (create + start containers, checks)
+//   start    -> "Traffic moved" (route table switched)    (create + start containers, port/startup checks)
 //   route    -> first new 200 through the router          (route change reaches the router)
+//   window   "Traffic moved" -> "Released"                (stay-up window, after live; the pusher waits for it)
 // Baseline in the same run: `docker run` of the same release image to its first 200 on the
 // published port (what a bare container start costs; the platform's start adds its checks).
 
@@ -41,6 +42,7 @@ interface DeploySample {
   startS: number | null;
   checksS: number | null;
   routeS: number | null;
+  windowS: number | null;
   liveS: number | null;
   pushS: number;
   cacheUsed: boolean;
@@ -78,6 +80,7 @@ function sampleOf(round: number, push: PushResult, liveMs: number | null): Deplo
     checksS: span(tl.checking, tl.routed),
     // The "Draining" line travels hook -> git -> us; the poller may see the new body first.
     routeS: liveMs === null || tl.routed === null ? null : Math.max(0, liveMs - tl.routed) / 1000,
+    windowS: span(tl.routed, tl.released),
     liveS: liveMs === null ? null : liveMs / 1000,
     pushS: push.ms / 1000,
     cacheUsed: text.includes("node_modules restored from cache"),
@@ -170,10 +173,11 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     ["build", "buildS", "compile container (cache restored)"],
     ["image", "imageS", "slug -> image"],
     ["start", "startS", "containers created, started, checked; route table switched"],
-    ["  of which checks", "checksS", "TCP + stay-up checks"],
+    ["  of which checks", "checksS", "TCP (+ app.json startup) checks"],
     ["route", "routeS", "route change -> first new 200 via the router"],
     ["push-to-live", "liveS", "git push start -> first 200 of the new commit"],
-    ["git push (total)", "pushS", "+ drain of the old container, stop, image GC"],
+    ["window", "windowS", "traffic moved -> released (stay-up check, old ones stand by)"],
+    ["git push (total)", "pushS", "+ window, release record; the old container drains in the background"],
   ];
   const nums = (key: keyof DeploySample) =>
     samples.map((s) => s[key]).filter((x): x is number => typeof x === "number");
@@ -245,7 +249,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const notes = [
     `app: test/fixtures/apps/bp-node-express (express, package-lock.json) with server.js answering a per-commit marker; ` +
       `${rounds} warm push(es) of a one-line change after a cold first push (${(first.ms / 1000).toFixed(1)}s)`,
-    `platform defaults: PAAS_DRAIN_SECONDS unset (10 s, after live), PAAS_CHECK_UPTIME unset (3 s, inside "start"); stacks ${stack.build} / ${stack.run}`,
+    `platform defaults: PAAS_DRAIN_SECONDS unset (10 s, in the background: the next push does not wait), PAAS_CHECK_UPTIME unset (3 s, after the route moved: "window"); stacks ${stack.build} / ${stack.run}`,
     `live = first 200 with the new marker from a poller (every ${POLL_MS} ms, new connection each) through the router; ` +
       "phase times = arrival of the streamed remote: headings at git (bench/timeline.ts)",
   ];

@@ -8,8 +8,8 @@ import { lineAt, type TimedLine } from "./platform.js";
 //   src/builder/buildpacks/build.ts  "-----> Building image <tag> on <run stack>"  (slug -> image)
 //   src/builder/pipeline.ts          "-----> Process types: ..."                   (image built, release saved)
 //   src/runtime/deploy.ts            "-----> Starting web.1 (vN)", "-----> Checking N new container(s)",
-//                                    "-----> Draining N old container(s)"          (logged right after the route moved)
-//   src/runtime/release.ts           "-----> Released vN"                          (after drain and stop)
+//                                    "-----> Traffic moved to vN"                  (logged right after the route moved)
+//   src/runtime/release.ts           "-----> Released vN"                          (after the stay-up window; old ones drain after)
 
 export interface Timeline {
   /** ms after the push began; null when the heading never came. */
@@ -22,7 +22,7 @@ export interface Timeline {
   processTypes: number | null;
   starting: number | null;
   checking: number | null;
-  /** The route table was switched: "Draining" (or "Released" when there was nothing to drain). */
+  /** The route table was switched: "Traffic moved" (older platforms: "Draining", else "Released"). */
   routed: number | null;
   released: number | null;
 }
@@ -51,7 +51,10 @@ export function readTimeline(lines: TimedLine[]): Timeline {
     processTypes,
     starting: t(/^-----> Starting /, processTypes ?? 0),
     checking: t(/^-----> Checking /, processTypes ?? 0),
-    routed: t(/^-----> Draining /, processTypes ?? 0) ?? released,
+    routed:
+      t(/^-----> Traffic moved to /, processTypes ?? 0) ??
+      t(/^-----> Draining /, processTypes ?? 0) ??
+      released,
     released,
   };
 }

@@ -29,6 +29,7 @@ import {
   responseHeaders,
 } from "./headers.js";
 import type { ErrorPages } from "./pages.js";
+import { pickWithStandby } from "./standby.js";
 import { type Balancer, backendKey, HostLookup, normalizeHost, type RouteTable } from "./table.js";
 
 // Same shape as the platform logger's LogFn (src/log.ts), so a child logger plugs straight in.
@@ -186,7 +187,7 @@ export class RouterProxy {
       x.tried ??= new Set();
       x.tried.add(backendKey(x.backend));
     }
-    const backend = x.entry ? this.opts.balancer.pick(x.entry, x.tried) : null;
+    const backend = x.entry ? pickWithStandby(this.opts.balancer, x.entry, x.tried) : null;
     if (!backend) {
       this.fail(x, ifNone);
       return;

@@ -135,7 +135,9 @@ export function validateEntry(raw: unknown): RouteEntry {
   if (!Array.isArray(domainsRaw) || domainsRaw.some((d) => typeof d !== "string")) {
     return fail(`${r.app}: domains is not a list of names`);
   }
-  const backends: Backend[] = backendsRaw.map((b: any) => {
+  const standbyRaw = r.standby ?? [];
+  if (!Array.isArray(standbyRaw)) return fail(`${r.app}: standby is not a list`);
+  const toBackend = (b: any): Backend => {
     const ok =
       typeof b === "object" &&
       b !== null &&
@@ -148,8 +150,10 @@ export function validateEntry(raw: unknown): RouteEntry {
     return typeof b.id === "string"
       ? { host: b.host, port: b.port, id: b.id }
       : { host: b.host, port: b.port };
-  });
+  };
+  const backends = backendsRaw.map(toBackend);
   const entry: RouteEntry = { app: r.app, backends, domains: domainsRaw as string[] };
+  if (standbyRaw.length > 0) entry.standby = standbyRaw.map(toBackend);
   const settings = cleanRouterSettings(r.settings);
   if (settings) entry.settings = settings;
   return entry;

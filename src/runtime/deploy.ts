@@ -12,6 +12,7 @@ import { unreadyIds } from "../store/unready.js";
 import { EMPTY_APP_JSON } from "./app-json.js";
 import { checkPlanFor, runChecks } from "./checks.js";
 import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
+import { Retirer } from "./retire.js";
 import type { Runtime } from "./runtime.js";
 
 type Log = (line: string) => void;
@@ -29,9 +30,10 @@ export interface DeployOptions {
   /** Run the release phase (Procfile release) first, and app.json scripts.dokku.postdeploy once live. */
   releasePhase: boolean;
   /**
-   * Called once traffic has moved (and postdeploy ran), before the old containers drain:
-   * the release is live from here, so callers record it and tell the user without
-   * waiting for the drain.
+   * Called once the new containers serve and stayed up through the watch window (and
+   * postdeploy ran), before the old containers are marked draining: the release is live
+   * from here, so callers record it and tell the pusher. A container dying inside the
+   * window means no onLive: the route went back and the deploy throws.
    */
   onLive?: () => Promise<void>;
 }
@@ -43,17 +45,29 @@ const slotOf = (c: Docker.ContainerInfo): Slot => ({
 
 /**
  * Zero-downtime changes to what runs, always under the app's lock (callers take it):
- * start new next to old -> every new container passes its checks -> move the route ->
- * drain the old -> SIGTERM, grace, SIGKILL. On any failure the new containers are removed
- * and the old keep serving.
+ * start new next to old -> every new container answers (port, startup checks) -> move the
+ * route, the old web containers standing by as the router's fallback -> the new ones stay
+ * up PAAS_CHECK_UPTIME -> mark the old draining (retire.ts: SIGTERM at their deadline,
+ * after the lock is released). On any failure, inside the window too, the route goes back,
+ * the new containers are removed and the old keep serving.
  */
 export class Deployer {
+  private readonly retirer: Retirer;
+
   constructor(
     private readonly settings: Settings,
     private readonly store: Store,
     private readonly docker: DockerParts,
     private readonly runtime: Runtime,
-  ) {}
+    log?: (msg: string, ctx?: Record<string, unknown>) => void,
+  ) {
+    this.retirer = new Retirer(settings, store, docker, log);
+  }
+
+  /** Forget pending drain timers (shutdown); the records let reconcile finish them later. */
+  close(): void {
+    this.retirer.close();
+  }
 
   async deploy(
     app: string,
@@ -64,10 +78,13 @@ export class Deployer {
   ): Promise<void> {
     const tag = releaseTag(release.version);
     const only = opts.only ?? (() => true);
-    const existing = await this.runtime.appContainers(app);
+    // Containers still draining from an earlier deploy have their own deadline: not ours.
+    const draining = await this.retirer.sweep(app);
+    const existing = (await this.runtime.appContainers(app)).filter((c) => !draining.has(c.Id));
     if (opts.releasePhase) await this.oneOff(app, release, "release", log, true);
 
     const started: Started[] = [];
+    let windowMs = 0;
     try {
       for (const slot of slotsFor(formation).filter(only)) {
         const finalName = containerName(this.settings.namespace, app, slot);
@@ -80,7 +97,7 @@ export class Deployer {
         started.push({ slot, id, finalName, port: null });
         log(`-----> Starting ${slot.type}.${slot.index} (${tag})`);
       }
-      await this.checkAll(app, release, started, log);
+      windowMs = await this.checkAll(app, release, started, log);
     } catch (err) {
       await this.discard(started, err);
     }
@@ -89,15 +106,33 @@ export class Deployer {
     // Containers failing their readiness checks keep running but stay out of the route.
     const unready = await unreadyIds(this.store, app);
     const kept = existing.filter((c) => !retiring.includes(c) && !unready.has(c.Id));
-    await this.store.routes.setBackends(app, [
-      ...backendsOf(kept, this.portOf(release)),
-      ...startedBackends(started),
-    ]);
+    const before = await this.store.routes.get(app);
+    const serving = [...backendsOf(kept), ...startedBackends(started)];
+    // Traffic moves now; the old web containers stand by (still running, still in the
+    // entry as a fallback) until the new ones have stayed up through the window.
+    await this.store.routes.setBackends(app, serving, backendsOf(retiring));
+    log(`-----> Traffic moved to ${tag} (${started.length} new container(s))`);
+    if (windowMs > 0) {
+      const old = retiring.length > 0 ? `; the old container(s) stand by until then` : "";
+      log(`-----> Watching the new container(s) for ${windowMs / 1000}s${old}`);
+      const died = await this.watch(started, windowMs);
+      if (died) {
+        // Back to exactly what served before, then the usual failure path.
+        await this.store.routes.setBackends(app, before?.backends ?? backendsOf(existing));
+        log(` !     ${died} stopped within ${windowMs / 1000}s: traffic is back on the previous containers`);
+        await this.discard(
+          started,
+          new DeployFailed(`${died} exited within ${Math.round(windowMs / 1000)}s of starting`),
+        );
+      }
+    }
     if (opts.releasePhase) await this.oneOff(app, release, "postdeploy", log, false);
+    this.announceRetire(retiring, log);
     await opts.onLive?.();
     // Live: a problem from here on is reported, never turned into a failed deploy.
     try {
-      await this.retire(retiring, log);
+      await this.retire(app, retiring);
+      await this.store.routes.setBackends(app, serving);
       for (const s of started) {
         // The temporary name only makes `docker ps` less tidy: say so, and go on.
         await this.docker.containers
@@ -111,8 +146,9 @@ export class Deployer {
 
   /** Scale to a new formation: start and check what is added, drain and stop what is removed. */
   async scale(app: string, release: Release, formation: Formation, log: Log): Promise<void> {
+    const draining = await this.retirer.sweep(app);
     const existing = (await this.runtime.appContainers(app)).filter(
-      (c) => c.Labels[LABEL.release] === releaseTag(release.version),
+      (c) => c.Labels[LABEL.release] === releaseTag(release.version) && !draining.has(c.Id),
     );
     const wanted = new Set(slotsFor(formation).map((s) => `${s.type}.${s.index}`));
     const have = new Set(existing.map((c) => `${slotOf(c).type}.${slotOf(c).index}`));
@@ -126,7 +162,9 @@ export class Deployer {
         started.push({ slot, id, finalName: name, port: null });
         log(`Starting ${slot.type}.${slot.index}`);
       }
-      await this.checkAll(app, release, started, log);
+      const windowMs = await this.checkAll(app, release, started, log);
+      const died = windowMs > 0 ? await this.watch(started, windowMs) : null;
+      if (died) throw new DeployFailed(`${died} exited within ${Math.round(windowMs / 1000)}s of starting`);
     } catch (err) {
       await this.discard(started, err);
     }
@@ -134,26 +172,20 @@ export class Deployer {
     // Containers failing their readiness checks keep running but stay out of the route.
     const unready = await unreadyIds(this.store, app);
     const kept = existing.filter((c) => !retiring.includes(c) && !unready.has(c.Id));
-    await this.store.routes.setBackends(app, [
-      ...backendsOf(kept, this.portOf(release)),
-      ...startedBackends(started),
-    ]);
-    await this.retire(retiring, log);
+    await this.store.routes.setBackends(app, [...backendsOf(kept), ...startedBackends(started)]);
+    this.announceRetire(retiring, log);
+    await this.retire(app, retiring);
   }
 
   /** Stop one container: out of the route first, then SIGTERM with grace. */
-  async stopOne(app: string, release: Release, slot: Slot): Promise<void> {
+  async stopOne(app: string, _release: Release, slot: Slot): Promise<void> {
     const existing = await this.runtime.appContainers(app);
     const target = existing.find((c) => slotOf(c).type === slot.type && slotOf(c).index === slot.index);
     if (!target) throw invalid(`${slot.type}.${slot.index} is not running; see \`paas ps\``);
     const unready = await unreadyIds(this.store, app);
     const kept = existing.filter((c) => c !== target && !unready.has(c.Id));
-    await this.store.routes.setBackends(app, backendsOf(kept, this.portOf(release)));
+    await this.store.routes.setBackends(app, backendsOf(kept));
     await this.docker.containers.stop(target.Id, this.settings.stopTimeout);
-  }
-
-  private portOf(release: Release): number {
-    return release.port;
   }
 
   private async startContainer(app: string, release: Release, slot: Slot, name: string): Promise<string> {
@@ -163,9 +195,13 @@ export class Deployer {
     return this.runtime.startSlot(app, release, slot, name, limits);
   }
 
-  /** Run every new container's checks in parallel; throw with the failing checks' output. */
-  private async checkAll(app: string, release: Release, started: Started[], log: Log): Promise<void> {
-    if (started.length === 0) return;
+  /**
+   * Run every new container's checks in parallel, all but the stay-up one; throw with the
+   * failing checks' output. Returns how long the new containers must then stay up (ms): the
+   * deploy watches that window with traffic already on them (see watch()).
+   */
+  private async checkAll(app: string, release: Release, started: Started[], log: Log): Promise<number> {
+    if (started.length === 0) return 0;
     const record = await this.store.apps.get(app as never);
     const healthchecks = (release.appJson ?? EMPTY_APP_JSON).healthchecks;
     const disabled = record?.checksDisabled ?? false;
@@ -174,6 +210,7 @@ export class Deployer {
         ? "-----> Checks are disabled for this app"
         : `-----> Checking ${started.length} new container(s)`,
     );
+    let windowMs = 0;
     const results = await Promise.all(
       started.map(async (s) => {
         const info = await this.docker.containers.inspect(s.id);
@@ -190,6 +227,7 @@ export class Deployer {
           uptimeMs: this.settings.checkUptime * 1000,
           disabled,
         });
+        windowMs = Math.max(windowMs, plan.uptimeMs);
         return runChecks(
           {
             name: `${s.slot.type}.${s.slot.index}`,
@@ -200,12 +238,28 @@ export class Deployer {
               return Boolean(i?.State.Running) && !i?.State.Restarting && (i?.RestartCount ?? 0) === 0;
             },
           },
-          plan,
+          { ...plan, uptimeMs: 0 },
         );
       }),
     );
     const output = results.flatMap((r) => (r.ok ? [] : r.output));
     if (output.length > 0) throw new DeployFailed(output[0], output.slice(1));
+    return windowMs;
+  }
+
+  /** Poll the new containers for windowMs; the first one that stopped or restarted, or null. */
+  private async watch(started: Started[], windowMs: number): Promise<string | null> {
+    const until = Date.now() + windowMs;
+    for (;;) {
+      for (const s of started) {
+        const i = await this.docker.containers.inspect(s.id);
+        const up = Boolean(i?.State.Running) && !i?.State.Restarting && (i?.RestartCount ?? 0) === 0;
+        if (!up) return `${s.slot.type}.${s.slot.index}`;
+      }
+      const left = until - Date.now();
+      if (left <= 0) return null;
+      await new Promise((r) => setTimeout(r, Math.min(200, left)));
+    }
   }
 
   private async discard(started: Started[], err: unknown): Promise<never> {
@@ -216,20 +270,23 @@ export class Deployer {
     throw new DeployFailed(`could not start the new containers: ${messageOf(err)}`, details);
   }
 
-  /** Old containers are already out of the route: let in-flight requests finish, then stop. */
-  private async retire(containers: Docker.ContainerInfo[], log: Log): Promise<void> {
+  /**
+   * Old containers are already out of the route: record them as draining (the next deploy
+   * need not wait for them); the retirer stops them at their deadline.
+   */
+  private async retire(app: string, containers: Docker.ContainerInfo[]): Promise<void> {
+    await this.retirer.drain(app, containers);
+  }
+
+  /** Tell the pusher what happens to the old containers (before the push ends). */
+  private announceRetire(containers: Docker.ContainerInfo[], log: Log): void {
     if (containers.length === 0) return;
-    const web = containers.some((c) => c.Labels[LABEL.process] === "web" && c.State === "running");
-    if (web && this.settings.drainSeconds > 0) {
-      log(`-----> Draining ${containers.length} old container(s) for ${this.settings.drainSeconds}s`);
-      await new Promise((r) => setTimeout(r, this.settings.drainSeconds * 1000));
-    }
-    await Promise.all(
-      containers.map(async (c) => {
-        await this.docker.containers.stop(c.Id, this.settings.stopTimeout);
-        await this.docker.containers.remove(c.Id);
-      }),
-    );
+    const serving = backendsOf(containers).length;
+    if (serving > 0 && this.settings.drainSeconds > 0) {
+      log(
+        `-----> Draining ${serving} old container(s) for ${this.settings.drainSeconds}s (in the background)`,
+      );
+    } else log(`-----> Stopping ${containers.length} old container(s)`);
   }
 
   /** A one-off container of the release's image: the release phase, or postdeploy. */
@@ -267,11 +324,12 @@ export class Deployer {
   }
 }
 
-function backendsOf(containers: Docker.ContainerInfo[], port: number): Backend[] {
+/** Backends of the running web containers among these (their published loopback port). */
+function backendsOf(containers: Docker.ContainerInfo[]): Backend[] {
   return containers
     .filter((c) => c.Labels[LABEL.process] === "web" && c.State === "running")
     .flatMap((c) => {
-      const p = c.Ports.find((x) => x.PrivatePort === port && x.PublicPort);
+      const p = c.Ports.find((x) => x.PublicPort && x.IP !== "::");
       return p ? [{ host: "127.0.0.1", port: p.PublicPort, id: c.Names[0]?.replace(/^\//, "") }] : [];
     });
 }

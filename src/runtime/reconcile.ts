@@ -11,6 +11,7 @@ import type { Backend } from "../store/routes.js";
 import { unreadyIds } from "../store/unready.js";
 import { containerName, slotsFor } from "./plan.js";
 import { probePort } from "./readiness.js";
+import { Retirer } from "./retire.js";
 import type { Runtime } from "./runtime.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
@@ -72,6 +73,7 @@ export class Reconciler {
   private events: NodeJS.ReadableStream | null = null;
   private stopped = false;
   private pending = new Map<string, NodeJS.Timeout>();
+  private readonly retirer: Retirer;
 
   constructor(
     private readonly settings: Settings,
@@ -79,7 +81,9 @@ export class Reconciler {
     private readonly docker: DockerParts,
     private readonly runtime: Runtime,
     private readonly log: Log,
-  ) {}
+  ) {
+    this.retirer = new Retirer(settings, store, docker, log);
+  }
 
   start(): void {
     void this.all();
@@ -91,6 +95,7 @@ export class Reconciler {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     for (const t of this.pending.values()) clearTimeout(t);
+    this.retirer.close();
     (this.events as unknown as { destroy?: () => void } | null)?.destroy?.();
   }
 
@@ -119,13 +124,24 @@ export class Reconciler {
     if (!record) {
       // A deleted app: its containers go, and it gets no route back.
       await this.removeOrphanApps(new Set(await this.store.apps.list()));
+      await this.store.retiring.forget(app);
       return { remove: [], start: [], create: [] };
     }
     const release = record?.release ? await this.store.releases.get(app, record.release) : null;
     const formation = await this.store.formation.get(app);
-    const found = await this.docker.containers.list(
+    // Draining containers (an earlier deploy's old ones) are left alone until their
+    // deadline; the sweep stops the ones that are due.
+    const draining = await this.retirer.sweep(app);
+    const all = await this.docker.containers.list(
       ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]),
     );
+    const found = all.filter((c) => !draining.has(c.Id));
+    if (found.length < all.length) {
+      this.log("reconcile left draining containers alone until their deadline", {
+        app,
+        draining: all.length - found.length,
+      });
+    }
     const plan = planReconcile(
       { release: release?.image ? releaseTag(release.version) : null, formation },
       found,
@@ -156,12 +172,22 @@ export class Reconciler {
         this.log("reconcile started a missing container", { app, slot: `${slot.type}.${slot.index}` });
       }
     }
-    await this.syncRoute(app, release?.port ?? 5000, plan.create.length > 0 || plan.start.length > 0);
+    await this.syncRoute(
+      app,
+      release?.port ?? 5000,
+      plan.create.length > 0 || plan.start.length > 0,
+      draining,
+    );
     return plan;
   }
 
   /** Route = running web containers of the app that accept connections. */
-  private async syncRoute(app: AppName, port: number, waitForNew: boolean): Promise<void> {
+  private async syncRoute(
+    app: AppName,
+    port: number,
+    waitForNew: boolean,
+    draining: ReadonlySet<string>,
+  ): Promise<void> {
     const deadline = Date.now() + (waitForNew ? this.settings.startTimeout * 1000 : 0);
     for (;;) {
       const list = await this.docker.containers.list(
@@ -173,6 +199,7 @@ export class Reconciler {
       let missing = 0;
       for (const c of list) {
         if (unready.has(c.Id)) continue;
+        if (draining.has(c.Id)) continue;
         const p = c.Ports.find((x) => x.PrivatePort === port && x.PublicPort);
         if (c.State !== "running" || !p) {
           missing++;

@@ -94,7 +94,9 @@ export class Runtime {
       const index = Number(c.Labels[LABEL.instance] ?? 0);
       const st = info.State;
       const state: ProcessInfo["state"] =
-        version(c) < newest && st.Running && c.Labels[LABEL.kind] === "app"
+        (version(c) < newest || (c.Names[0] ?? "").includes(".draining-")) &&
+        st.Running &&
+        c.Labels[LABEL.kind] === "app"
           ? "draining"
           : st.Restarting
             ? "restarting"

@@ -10,6 +10,7 @@ import { LogStreamStore } from "./log-stream.js";
 import { MetricsStore } from "./metrics.js";
 import { ReleasesStore } from "./releases.js";
 import { ResourcesStore } from "./resources.js";
+import { RetiringStore } from "./retiring.js";
 import { RoutesStore } from "./routes.js";
 import { RunsStore } from "./runs.js";
 import { TokensStore } from "./tokens.js";
@@ -39,6 +40,7 @@ export interface Store {
   logs: LogStreamStore;
   drains: DrainsStore;
   metrics: MetricsStore;
+  retiring: RetiringStore;
 }
 
 export function openStore(redisUrl: string, namespace: string, opts: { logLines?: number } = {}): Store {
@@ -64,5 +66,6 @@ export function storeOver(redis: Redis, namespace: string, opts: { logLines?: nu
     logs: new LogStreamStore(redis, keys, opts.logLines),
     drains: new DrainsStore(redis, keys),
     metrics: new MetricsStore(redis, keys),
+    retiring: new RetiringStore(redis, keys),
   };
 }

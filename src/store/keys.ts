@@ -38,6 +38,8 @@ export class Keys {
   runSeq = (app: string) => `${this.ns}:run-seq:${app}`;
   cronClaim = (app: string, job: string, at: number) => `${this.ns}:cron-claim:${app}:${job}:${at}`;
   cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
+  /** Old containers draining after a deploy: container id -> deadline (runtime/retire.ts). */
+  retiring = (app: string) => `${this.ns}:retiring:${app}`;
   /** bullmq prefix: its keys live under our namespace too. */
   bullPrefix = () => `${this.ns}:bull`;
 }

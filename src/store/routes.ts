@@ -16,6 +16,12 @@ export interface RouteEntry {
   backends: Backend[];
   /** Extra host names (custom domains) besides <app>.<PAAS_DOMAIN>. */
   domains: string[];
+  /**
+   * The previous release's web containers while a deploy watches the new ones: the router
+   * sends a request here only when every backend failed, so a new container dying in that
+   * window costs no request.
+   */
+  standby?: Backend[];
   /** Per-app router settings that differ from the defaults (router-settings.ts). */
   settings?: RouterSettings;
 }
@@ -51,9 +57,11 @@ export class RoutesStore {
       .exec();
   }
 
-  async setBackends(app: string, backends: Backend[]): Promise<void> {
+  /** Replace the backends (and the standby list: none unless given). */
+  async setBackends(app: string, backends: Backend[], standby: Backend[] = []): Promise<void> {
     const current = (await this.get(app)) ?? { app, backends: [], domains: [] };
-    await this.put({ ...current, backends });
+    const { standby: _old, ...rest } = current;
+    await this.put(standby.length > 0 ? { ...rest, backends, standby } : { ...rest, backends });
   }
 
   async remove(app: string): Promise<void> {
