@@ -4,7 +4,7 @@ import path from "node:path";
 import { LABEL, ownedLabels } from "../docker/labels.js";
 import { BuildFailed } from "../errors.js";
 import type { AppName } from "../names.js";
-import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../runtime/app-json.js";
+import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../app-json/app-json.js";
 import { commitPredeploy } from "../runtime/predeploy.js";
 import { appUrl, type ReleaseDeps, releaseLive, rerelease, rollback } from "../runtime/release.js";
 import { releaseTag, saveRelease } from "../store/releases.js";

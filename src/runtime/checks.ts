@@ -1,6 +1,6 @@
 import http from "node:http";
-import type { HealthCheck } from "./app-json.js";
-import { checksOfType } from "./app-json-checks.js";
+import type { HealthCheck } from "../app-json/app-json.js";
+import { checksOfType } from "../app-json/checks.js";
 import { waitForPort } from "./readiness.js";
 
 // Readiness checks as strategies: port (accepts connections), uptime (stays up), and HTTP

@@ -3,7 +3,7 @@ import { messageOf } from "../errors.js";
 import type { AppName } from "../names.js";
 import type { Store } from "../store/index.js";
 import type { CronRunResult } from "../store/runs.js";
-import { type CronJob, dueTime, nextTime } from "./cron-spec.js";
+import { type CronJob, dueTime, nextTime } from "../app-json/cron-spec.js";
 import type { OneOffs } from "./oneoff.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;

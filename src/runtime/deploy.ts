@@ -9,7 +9,7 @@ import { type Release, releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import type { Backend } from "../store/routes.js";
 import { unreadyIds } from "../store/unready.js";
-import { EMPTY_APP_JSON } from "./app-json.js";
+import { EMPTY_APP_JSON } from "../app-json/app-json.js";
 import { checkPlanFor, runChecks } from "./checks.js";
 import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
 import { Retirer } from "./retire.js";

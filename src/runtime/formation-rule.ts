@@ -1,5 +1,5 @@
 import type { ExplicitScales, Formation } from "../store/formation.js";
-import type { FormationEntry } from "./app-json.js";
+import type { FormationEntry } from "../app-json/app-json.js";
 
 // Which containers a release runs: Heroku's and Dokku's defaults, app.json `formation`, and
 // the user's own `ps:scale`, as one pure rule.

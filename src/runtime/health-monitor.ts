@@ -7,7 +7,7 @@ import type { AppName } from "../names.js";
 import type { Store } from "../store/index.js";
 import { releaseTag } from "../store/releases.js";
 import { UnreadyStore } from "../store/unready.js";
-import { checksOfType, type HealthCheck } from "./app-json-checks.js";
+import { checksOfType, type HealthCheck } from "../app-json/checks.js";
 import { afterProbe, probe } from "./health-probe.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;

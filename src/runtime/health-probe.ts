@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { HealthCheck } from "./app-json-checks.js";
+import type { HealthCheck } from "../app-json/checks.js";
 import { probePort } from "./readiness.js";
 
 // One probe of a running container for a liveness or readiness check, and the pure rule for

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { AppJson } from "../runtime/app-json.js";
+import type { AppJson } from "../app-json/app-json.js";
 import type { Formation } from "./formation.js";
 import type { Keys } from "./keys.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseAppJson } from "../../src/runtime/app-json.js";
-import { checksOfType, parseCheckType } from "../../src/runtime/app-json-checks.js";
-import { lineColumn, parseJsonc } from "../../src/runtime/jsonc.js";
+import { parseAppJson } from "../../src/app-json/app-json.js";
+import { checksOfType, parseCheckType } from "../../src/app-json/checks.js";
+import { lineColumn, parseJsonc } from "../../src/app-json/jsonc.js";
 
 // app.json as Dokku reads it: JSONC, scripts.dokku, formation, healthcheck types.
 

@@ -11,14 +11,14 @@ import {
   STDIN,
   STDOUT,
 } from "../../src/run-protocol.js";
-import { parseAppJson } from "../../src/runtime/app-json.js";
+import { parseAppJson } from "../../src/app-json/app-json.js";
 import {
   cronJobId,
   DEFAULT_CONCURRENCY_POLICY,
   dueTime,
   nextTime,
   parseCronEntries,
-} from "../../src/runtime/cron-spec.js";
+} from "../../src/app-json/cron-spec.js";
 import { dynoName, planOneOff, resolveCommand } from "../../src/runtime/oneoff-plan.js";
 import type { Release } from "../../src/store/releases.js";
 

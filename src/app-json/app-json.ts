@@ -1,5 +1,5 @@
 import { BuildFailed } from "../errors.js";
-import { type HealthCheck, parseHealthchecks } from "./app-json-checks.js";
+import { type HealthCheck, parseHealthchecks } from "./checks.js";
 import { type CronJob, parseCronEntries } from "./cron-spec.js";
 import { parseJsonc } from "./jsonc.js";
 
@@ -7,7 +7,7 @@ import { parseJsonc } from "./jsonc.js";
 // type, deployment scripts, formation and cron. Read as JSONC (comments and trailing commas,
 // as Dokku allows), parsed once at build time and stored on the release.
 
-export type { HealthCheck, HealthCheckType } from "./app-json-checks.js";
+export type { HealthCheck, HealthCheckType } from "./checks.js";
 
 export interface AppJsonScripts {
   /** scripts.dokku.predeploy (or scripts.predeploy): after the build; changes committed to the image. */
