@@ -6,8 +6,10 @@ import type { Store } from "../store/index.js";
 import { runRouterProcess } from "./process.js";
 
 // PAAS_ROUTER_WORKERS router processes (node:cluster) sharing the router's listening
-// sockets: the server process forks them and the cluster hands each new client connection
-// to one of them, round robin. Each worker keeps its own route table from the change feed
+// sockets: the server process forks them, and each worker accepts connections from the
+// shared socket itself (SCHED_NONE: the kernel spreads them; round robin through the server
+// process would cost an IPC hop per connection, and a connection handed to a worker as it
+// is killed would hang). Each worker keeps its own route table from the change feed
 // and its own pool to the apps; a worker that dies is started again (with a growing delay
 // if it keeps dying early); close() asks each to drain and stop. With 0 the router runs
 // inside the server process itself.
@@ -36,6 +38,7 @@ export async function startRouterRole(settings: Settings, store: Store, logger: 
 
 async function startWorkers(count: number, logger: Logger): Promise<RouterRole> {
   const log = logger.child("router");
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ exec: fileURLToPath(new URL("./worker-main.js", import.meta.url)), args: [] });
   const workers = new Set<Worker>();
   let stopping = false;
