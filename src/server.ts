@@ -6,7 +6,7 @@ import express from "express";
 import { Redis } from "ioredis";
 import { apiRouter } from "./api/app.js";
 import { attachRunSockets } from "./api/run-socket.js";
-import { ensureAdminToken } from "./api/auth.js";
+import { ensureAdminToken } from "./auth.js";
 import { dashboardRouter } from "./api/dashboard/index.js";
 import type { Services } from "./api/services.js";
 import { buildpacksBuilder } from "./builder/buildpacks/index.js";

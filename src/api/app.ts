@@ -1,6 +1,6 @@
 import express from "express";
+import { requireAuth } from "../auth.js";
 import { loadApp } from "./app-context.js";
-import { requireAuth } from "./auth.js";
 import { errorMiddleware } from "./errors.js";
 import { appMoveRoutes } from "./routes/app-moves.js";
 import { appsRoutes } from "./routes/apps.js";

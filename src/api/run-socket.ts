@@ -1,6 +1,7 @@
 import type http from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { tokenFrom } from "../auth.js";
 import { isPaasError, messageOf, type PaasError } from "../errors.js";
 import { type AppName, parseAppName } from "../names.js";
 import {
@@ -17,7 +18,6 @@ import {
 } from "../run-protocol.js";
 import type { OneOff, OneOffs } from "../runtime/oneoff.js";
 import type { Store } from "../store/index.js";
-import { tokenFrom } from "./auth.js";
 
 // `paas run` attached: a websocket on GET /api/v1/apps/:app/run (protocol in run-protocol.ts).
 // Upgrades bypass express, so the token is checked here with the same helper as every route.

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import express, { type Request, type Response } from "express";
-import { requireAuth } from "../api/auth.js";
+import { requireAuth } from "../auth.js";
 import type { BuildQueue } from "../builder/queue.js";
 import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";

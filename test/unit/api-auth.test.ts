@@ -1,6 +1,6 @@
 import type { Request } from "express";
 import { describe, expect, it } from "vitest";
-import { tokenFrom } from "../../src/api/auth.js";
+import { tokenFrom } from "../../src/auth.js";
 
 const req = (authorization?: string) =>
   ({ headers: authorization === undefined ? {} : { authorization } }) as unknown as Request;

@@ -2,8 +2,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { NextFunction, Request, Response } from "express";
-import type { Store } from "../store/index.js";
-import { hashToken } from "../store/tokens.js";
+import type { Store } from "./store/index.js";
+import { hashToken } from "./store/tokens.js";
 
 /**
  * Bearer header, or HTTP basic with the token as password (what git sends). Takes any
