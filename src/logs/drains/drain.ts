@@ -14,6 +14,13 @@ export const DRAIN_BUFFER = 10_000;
 const HTTPS_BATCH = 500;
 const TIMEOUT_MS = 10_000;
 
+export interface DrainOptions {
+  /** Lines held while the receiver is slow or away (default DRAIN_BUFFER). */
+  bufferLines?: number;
+  /** Extra CA certificates (PEM) to trust for TLS and HTTPS receivers; else the system's. */
+  ca?: string;
+}
+
 export interface DrainCounters {
   delivered: number;
   dropped: number;
@@ -38,6 +45,7 @@ export class Drain {
   constructor(
     readonly target: DrainTarget,
     readonly token: string,
+    private readonly opts: DrainOptions = {},
   ) {
     void this.loop();
   }
@@ -45,8 +53,9 @@ export class Drain {
   push(line: LogLine, host: string): void {
     if (this.closed) return;
     this.buffer.push({ line, host, seq: ++this.seq });
-    if (this.buffer.length > DRAIN_BUFFER) {
-      const over = this.buffer.length - DRAIN_BUFFER;
+    const max = this.opts.bufferLines ?? DRAIN_BUFFER;
+    if (this.buffer.length > max) {
+      const over = this.buffer.length - max;
       this.buffer.splice(0, over);
       this.counters.dropped += over;
     }
@@ -122,7 +131,7 @@ export class Drain {
     return new Promise((resolve, reject) => {
       const secure = this.target.kind === "syslog+tls";
       const sock = secure
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host })
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ca: this.caList() })
         : net.connect({ host, port });
       const timer = setTimeout(
         () => sock.destroy(new Error(`connecting to ${host}:${port} timed out`)),
@@ -147,6 +156,11 @@ export class Drain {
     });
   }
 
+  /** The system's CAs plus the extra ones (giving `ca` alone would replace the system's). */
+  private caList(): string[] | undefined {
+    return this.opts.ca ? [...tls.rootCertificates, this.opts.ca] : undefined;
+  }
+
   private async datagrams(batch: { line: LogLine; host: string }[]): Promise<void> {
     if (!this.udp) {
       this.udp = dgram.createSocket(net.isIPv6(this.target.host) ? "udp6" : "udp4");
@@ -165,7 +179,9 @@ export class Drain {
   private post(batch: { line: LogLine }[]): Promise<void> {
     const secure = this.target.kind === "https";
     const mod = secure ? https : http;
-    this.agent ??= new mod.Agent({ keepAlive: true, maxSockets: 1 });
+    this.agent ??= secure
+      ? new https.Agent({ keepAlive: true, maxSockets: 1, ca: this.caList() })
+      : new http.Agent({ keepAlive: true, maxSockets: 1 });
     const body = batch.map((b) => logplexFrame(b.line)).join("");
     const url = new URL(this.target.url);
     return new Promise((resolve, reject) => {

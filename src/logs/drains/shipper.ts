@@ -4,7 +4,7 @@ import { messageOf } from "../../errors.js";
 import type { LogFn } from "../../log.js";
 import type { Store } from "../../store/index.js";
 import { fromFields } from "../line.js";
-import { Drain } from "./drain.js";
+import { Drain, type DrainOptions } from "./drain.js";
 import { parseDrainUrl } from "./url.js";
 
 /** Stats of the operator's platform-wide drains are kept under this pseudo-app. */
@@ -32,6 +32,7 @@ export class DrainShipper {
     private readonly store: Store,
     private readonly platformDrains: string[],
     private readonly log: LogFn,
+    private readonly drainOptions: DrainOptions = {},
   ) {}
 
   start(): void {
@@ -117,7 +118,7 @@ export class DrainShipper {
         if (!drain) {
           const target = parseDrainUrl(d.url);
           if ("error" in target) continue;
-          drain = new Drain(target, d.token);
+          drain = new Drain(target, d.token, this.drainOptions);
           this.drains.set(key, drain);
         }
         targets.push({ drain, host: d.host, statsApp: d.statsApp });
