@@ -52,13 +52,16 @@ install_packages() {
   done
   local need_nginx=0
   if ! grep -qxE '(nginx-light|nginx) installed' <<<"$installed"; then need_nginx=1; fi
+  # caddy: like nginx, only a comparison in the router benchmark
+  local need_caddy=0
+  if ! dpkg-query -W -f='${db:Status-Status}\n' caddy 2>/dev/null | grep -qx installed; then need_caddy=1; fi
 
-  if ((${#missing[@]} == 0 && need_nginx == 0)); then
+  if ((${#missing[@]} == 0 && need_nginx == 0 && need_caddy == 0)); then
     log "packages present"
     return
   fi
   if ! is_root; then
-    die "missing Debian packages: ${missing[*]}$( ((need_nginx)) && echo ' nginx-light'); run setup as root (sudo npm run setup)"
+    die "missing Debian packages: ${missing[*]}$( ((need_nginx)) && echo ' nginx-light')$( ((need_caddy)) && echo ' caddy'); run setup as root (sudo npm run setup)"
   fi
   command -v apt-get >/dev/null || die "apt-get not found: this setup supports Debian (bookworm) only"
 
@@ -83,15 +86,19 @@ install_packages() {
     fi
   fi
 
-  # nginx is only a benchmark tool here: keep the package install from starting it on port
-  # 80, where the platform's router listens. (Only when no policy-rc.d exists already.)
+  if ((need_caddy)); then missing+=(caddy); fi
+
+  # nginx and caddy are only benchmark tools here: keep the package install from starting
+  # them on port 80/443, where the platform's router listens. (Only when no policy-rc.d
+  # exists already.)
   local policy=/usr/sbin/policy-rc.d made_policy=0
-  if ((need_nginx)) && [[ ! -e $policy ]]; then
+  if ((need_nginx || need_caddy)) && [[ ! -e $policy ]]; then
     cat >"$policy" <<'EOF'
 #!/bin/sh
 # temporary, written by paas scripts/setup.sh while it installs packages: do not start nginx
 while [ $# -gt 0 ]; do case "$1" in --*) shift ;; *) break ;; esac; done
 [ "$1" = nginx ] && exit 101
+[ "$1" = caddy ] && exit 101
 exit 0
 EOF
     chmod 0755 "$policy"
@@ -113,6 +120,7 @@ EOF
     die "apt-get install failed (log: $apt_log)"
   fi
   if ((need_nginx)) && systemd_is_pid1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  if ((need_caddy)) && systemd_is_pid1; then systemctl disable --now caddy >/dev/null 2>&1 || true; fi
   log "installed ${missing[*]}"
 }
 
