@@ -2,6 +2,7 @@ import fsp from "node:fs/promises";
 import path from "node:path";
 import type { Settings } from "../config.js";
 import { invalid } from "../errors.js";
+import type { EventSink } from "../logs/writer.js";
 import type { AppName } from "../names.js";
 import type { Formation } from "../store/formation.js";
 import type { Store } from "../store/index.js";
@@ -36,6 +37,8 @@ export interface OperationDeps {
   store: Store;
   runtime: Runtime;
   deployer: Deployer;
+  /** `paas[api]` lines in the app's log stream. */
+  events?: EventSink;
 }
 
 type Log = (line: string) => void;
@@ -136,7 +139,18 @@ async function scale(
   await store.formation.set(app, next);
   await recordExplicitScale(store, app, release, Object.keys(changes));
   await saveRelease(store, app, { ...release, formation: next });
+  deps.events?.emit(app, "api", `Scaled to ${describeScale(next, await store.resources.get(app))}`);
   return next;
+}
+
+/** Heroku's "web@3:512m worker@1": count per type, and the memory limit where one is set. */
+export function describeScale(formation: Formation, resources: Record<string, { memory?: number }>): string {
+  return Object.entries(formation)
+    .map(([type, n]) => {
+      const memory = resources[type]?.memory ?? resources["*"]?.memory;
+      return memory ? `${type}@${n}:${Math.round(memory / 1024 / 1024)}m` : `${type}@${n}`;
+    })
+    .join(" ");
 }
 
 /** Zero-downtime restart of everything, one type, or one container. */
