@@ -9,6 +9,7 @@ import { attachRunSockets } from "./api/run-socket.js";
 import { ensureAdminToken } from "./auth.js";
 import { dashboardRouter } from "./api/dashboard/index.js";
 import type { Services } from "./api/services.js";
+import { storeGate } from "./api/store-gate.js";
 import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
 import { pipelineRunner } from "./builder/pipeline.js";
@@ -99,6 +100,8 @@ export async function startServer(
   if (has("api") || has("git")) {
     const app = express();
     app.disable("x-powered-by");
+    // Redis unreachable: every API, git and dashboard request gets 503 and one line at once.
+    app.use(storeGate(store.redis, settings.redisUrl));
     const hookSecret = crypto.randomBytes(24).toString("hex");
     if (has("git")) {
       app.use(

@@ -13,6 +13,7 @@ import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { runRoutes } from "./routes/run.js";
 import type { Services } from "./services.js";
+import { storeErrors } from "./store-gate.js";
 
 /** The REST API under /api/v1. Every route needs a token. */
 export function apiRouter(s: Services): express.Router {
@@ -38,6 +39,7 @@ export function apiRouter(s: Services): express.Router {
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
   });
+  v1.use(storeErrors(s.settings.redisUrl));
   v1.use(errorMiddleware(s.log));
   const router = express.Router();
   router.use("/api/v1", v1);

@@ -58,6 +58,15 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
 
   const loadAll = async () => {
     const raws = await opts.routes.all();
+    if (raws.length === 0 && table.apps.size > 0) {
+      // A resync that finds no app at all while we serve some: Redis came back empty (a
+      // restart without persistence, an empty replica), not "every app was deleted" (each
+      // deletion reaches us as its own change). Keep serving; per-app changes still apply.
+      log(`route resync found no apps, keeping the last table (${table.apps.size} apps)`, {
+        apps: table.apps.size,
+      });
+      return;
+    }
     const entries: RouteEntry[] = [];
     for (const raw of raws) {
       try {
@@ -107,9 +116,22 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   };
 
   // Subscribe before the first load so no change can fall between the two; after a
-  // reconnect, reload everything because changes published meanwhile were lost.
+  // reconnect, reload everything because changes published meanwhile were lost. The reload
+  // reads over the store's connection, which fails fast and may come back after this one:
+  // retry until one resync succeeds (the last table serves meanwhile).
   const unsubscribe = await opts.routes.subscribe(opts.subscriber, (app) => reloadLogged(app));
-  const onReady = () => reloadLogged();
+  let resync: NodeJS.Timeout | undefined;
+  const onReady = () => {
+    clearTimeout(resync);
+    const attempt = (n: number) => {
+      reload().catch((err) => {
+        log(`route resync failed (attempt ${n}), keeping the last good table: ${messageOf(err)}`);
+        if (opts.subscriber.status === "ready")
+          resync = setTimeout(() => attempt(n + 1), Math.min(n, 5) * 500);
+      });
+    };
+    attempt(1);
+  };
   opts.subscriber.on("ready", onReady);
   const server = http.createServer(proxy.handleRequest);
   server.on("upgrade", proxy.handleUpgrade);
@@ -136,6 +158,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   const close = () => {
     closing ??= (async () => {
       opts.subscriber.off("ready", onReady);
+      clearTimeout(resync);
       // Bounded: with Redis unreachable the unsubscribe command would wait in ioredis'
       // offline queue forever, and shutting down must not depend on Redis.
       await Promise.race([unsubscribe(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);

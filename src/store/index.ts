@@ -4,6 +4,7 @@ import { BuildsStore } from "./builds.js";
 import { ConfigStore } from "./config-vars.js";
 import { DrainsStore } from "./drains.js";
 import { FormationStore } from "./formation.js";
+import { STORE_CONNECTION } from "./health.js";
 import { Keys } from "./keys.js";
 import { AppLock } from "./lock.js";
 import { LogStreamStore } from "./log-stream.js";
@@ -44,7 +45,8 @@ export interface Store {
 }
 
 export function openStore(redisUrl: string, namespace: string, opts: { logLines?: number } = {}): Store {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  // Fail fast while Redis is unreachable (health.ts): requests answer 503 instead of hanging.
+  const redis = new Redis(redisUrl, { ...STORE_CONNECTION, lazyConnect: false });
   return storeOver(redis, namespace, opts);
 }
 
