@@ -88,7 +88,7 @@ export async function startServer(
     reconciler.start();
     closers.unshift(() => reconciler.stop());
     // app.json liveness and readiness checks of running containers.
-    const health = new HealthMonitor(settings, store, docker, logger.child("health"));
+    const health = new HealthMonitor(settings, store, docker, logger.child("health"), logs.events);
     health.start();
     closers.unshift(async () => health.stop());
     const cron = new CronScheduler(store, oneOffs, logger.child("cron"));

@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import { checksOfType, type HealthCheck } from "../app-json/checks.js";
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
@@ -7,7 +8,6 @@ import type { AppName } from "../names.js";
 import type { Store } from "../store/index.js";
 import { releaseTag } from "../store/releases.js";
 import { UnreadyStore } from "../store/unready.js";
-import { checksOfType, type HealthCheck } from "../app-json/checks.js";
 import { afterProbe, probe } from "./health-probe.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
@@ -39,6 +39,8 @@ export class HealthMonitor {
     private readonly store: Store,
     private readonly docker: DockerParts,
     private readonly log: Log,
+    /** The app's own log (paas logs): what the monitor did, as Heroku-style platform events. */
+    private readonly events?: { emit(app: string, process: string, message: string): void },
   ) {
     this.unready = new UnreadyStore(store.redis, store.keys);
   }
@@ -154,6 +156,11 @@ export class HealthMonitor {
             check: check.name,
             attempts: check.attempts,
           });
+          this.events?.emit(
+            app,
+            proc,
+            `Liveness check "${check.name}" failed ${check.attempts} time(s) in a row: restarting`,
+          );
           await this.docker.containers.restart(id, this.settings.stopTimeout);
         },
         2_000,
@@ -186,6 +193,13 @@ export class HealthMonitor {
         ready ? [...others, { host: "127.0.0.1", port: hostPort, id: name }] : others,
       );
     }
+    this.events?.emit(
+      app,
+      String(ctx.process),
+      ready
+        ? `Readiness check "${ctx.check}" passes: back in the route`
+        : `Readiness check "${ctx.check}" failing: out of the route`,
+    );
     this.log(
       ready
         ? "readiness check passes again: the container is back in the route"

@@ -246,5 +246,15 @@ describe("Heroku and Dokku apps pushed unchanged", () => {
     expect(await eventually(async () => (await p.get(app, "/alive")).status === 200)).toBe(true);
     expect((await running(app)).map((c) => c.Id)).toEqual([before.Id]);
     expect(p.output).toContain("liveness check failed: restarting the container");
+    // The app's own log says so too.
+    let logs = "";
+    expect(
+      await eventually(async () => {
+        logs = (await p.cli(["logs", "-n", "300"], { cwd: repo })).stdout;
+        return logs.includes('Liveness check "alive" failed 2 time(s) in a row: restarting');
+      }),
+      logs,
+    ).toBe(true);
+    expect(logs).toContain('Readiness check "ready" failing: out of the route');
   });
 });
