@@ -191,6 +191,8 @@ export class BenchPlatform {
       PAAS_DATA_DIR: this.dataDir,
       PAAS_API_PORT: String(this.apiPort),
       PAAS_HTTP_PORT: String(this.routerPort),
+      // A free port: the default (443/8443) may be taken, and the router benches are plain HTTP.
+      PAAS_HTTPS_PORT: "0",
       PAAS_BIND: "127.0.0.1",
       PAAS_DOMAIN: this.domain,
       PAAS_REDIS_URL: this.ctx.options.redisUrl,

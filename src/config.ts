@@ -19,6 +19,14 @@ export interface Settings {
   domain: string;
   apiPort: number;
   httpPort: number;
+  /** Router HTTPS port; null: no HTTPS listener (PAAS_HTTPS_PORT=off). */
+  httpsPort: number | null;
+  /** Platform default certificate for *.<PAAS_DOMAIN>: PEM files (PAAS_TLS_CERT, PAAS_TLS_KEY). */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  /** ACME directory URL and account email for certs:auto. */
+  acmeDirectory: string;
+  acmeEmail: string | null;
   bind: string;
   roles: Role[];
   buildConcurrency: number;
@@ -80,6 +88,23 @@ export const SETTINGS_DOC: SettingDoc[] = [
   { name: "PAAS_DOMAIN", default: "localhost", description: "apps are served at <app>.<PAAS_DOMAIN>" },
   { name: "PAAS_API_PORT", default: "5100", description: "REST API and git smart-HTTP port" },
   { name: "PAAS_HTTP_PORT", default: "80 (root), 8080", description: "router port" },
+  {
+    name: "PAAS_HTTPS_PORT",
+    default: "443 (root), 8443",
+    description: "router HTTPS port (certificates by SNI); off: no HTTPS listener",
+  },
+  {
+    name: "PAAS_TLS_CERT",
+    default: "(none)",
+    description: "PEM chain of the default certificate for *.<PAAS_DOMAIN> (or paas certs:add --default)",
+  },
+  { name: "PAAS_TLS_KEY", default: "(none)", description: "PEM file of that certificate's private key" },
+  {
+    name: "PAAS_ACME_DIRECTORY",
+    default: "Let's Encrypt production",
+    description: "ACME directory URL for paas certs:auto",
+  },
+  { name: "PAAS_ACME_EMAIL", default: "(none)", description: "contact email of the ACME account" },
   { name: "PAAS_BIND", default: "127.0.0.1", description: "address the API and router listen on" },
   { name: "PAAS_ROLES", default: "api,git,worker,router", description: "roles this process runs" },
   {
@@ -191,6 +216,33 @@ export function loadSettings(env: Env = process.env): Settings {
   }
   const apiPort = port("PAAS_API_PORT", 5100);
   const httpPort = port("PAAS_HTTP_PORT", isRoot ? 80 : 8080);
+  const httpsRaw = str("PAAS_HTTPS_PORT", "");
+  const httpsPort = httpsRaw === "off" ? null : port("PAAS_HTTPS_PORT", isRoot ? 443 : 8443);
+  if (httpsPort !== null && httpsPort !== 0 && httpsPort === httpPort) {
+    problems.push(`PAAS_HTTPS_PORT=${httpsPort} is also PAAS_HTTP_PORT: give them different ports`);
+  }
+  const pemFile = (name: string) => {
+    const raw = env[name];
+    if (!raw) return null;
+    if (!fs.existsSync(raw) || !fs.statSync(raw).isFile()) {
+      problems.push(`${name}="${raw}" does not exist: point it at a PEM file`);
+      return null;
+    }
+    return path.resolve(raw);
+  };
+  const tlsCertFile = pemFile("PAAS_TLS_CERT");
+  const tlsKeyFile = pemFile("PAAS_TLS_KEY");
+  if ((env.PAAS_TLS_CERT ? 1 : 0) + (env.PAAS_TLS_KEY ? 1 : 0) === 1) {
+    problems.push("PAAS_TLS_CERT and PAAS_TLS_KEY go together: set both or neither");
+  }
+  const acmeDirectory = str("PAAS_ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory");
+  if (!/^https?:\/\/\S+$/.test(acmeDirectory)) {
+    problems.push(`PAAS_ACME_DIRECTORY="${acmeDirectory}" must be an http(s) URL of an ACME directory`);
+  }
+  const acmeEmail = env.PAAS_ACME_EMAIL || null;
+  if (acmeEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(acmeEmail)) {
+    problems.push(`PAAS_ACME_EMAIL="${acmeEmail}" is not an email address`);
+  }
   const bind = str("PAAS_BIND", "127.0.0.1");
   if (!/^[0-9a-fA-F.:]+$/.test(bind) && bind !== "localhost") {
     problems.push(`PAAS_BIND="${bind}" must be an IP address such as 127.0.0.1 or 0.0.0.0`);
@@ -248,6 +300,11 @@ export function loadSettings(env: Env = process.env): Settings {
     domain,
     apiPort,
     httpPort,
+    httpsPort,
+    tlsCertFile,
+    tlsKeyFile,
+    acmeDirectory,
+    acmeEmail,
     bind,
     roles,
     buildConcurrency: positiveInt("PAAS_BUILD_CONCURRENCY", 2),

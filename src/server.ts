@@ -25,6 +25,7 @@ import { Repos } from "./git/repos.js";
 import { createLogger } from "./log.js";
 import { startLogs } from "./logs/index.js";
 import { startRouter } from "./router/index.js";
+import { startTlsRole } from "./router/tls-role.js";
 import { CronScheduler } from "./runtime/cron.js";
 import { Deployer } from "./runtime/deploy.js";
 import { HealthMonitor } from "./runtime/health-monitor.js";
@@ -53,7 +54,10 @@ export async function startServer(
   const log = logger.child("server");
   fs.mkdirSync(settings.dataDir, { recursive: true, mode: 0o700 });
 
-  const store = openStore(settings.redisUrl, settings.namespace, { logLines: settings.logLines });
+  const store = openStore(settings.redisUrl, settings.namespace, {
+    logLines: settings.logLines,
+    dataDir: settings.dataDir,
+  });
   logConnection(store.redis, log, "state");
   try {
     await store.redis.ping();
@@ -170,12 +174,16 @@ export async function startServer(
       log: (msg) => routerLog(msg),
       port: settings.httpPort,
       host: settings.bind,
+      tls: settings.httpsPort === null ? undefined : { certs: store.certs, acme: store.acme, port: settings.httpsPort },
     });
     routerPort = router.port;
     closers.push(async () => {
       await router.close();
       subscriber.disconnect();
     });
+    // The default certificate from PAAS_TLS_CERT and the ACME renewer: once per server.
+    const tlsRole = await startTlsRole(settings, store, logger);
+    closers.unshift(() => tlsRole.close());
   }
 
   return {

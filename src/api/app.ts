@@ -5,7 +5,9 @@ import { errorMiddleware } from "./errors.js";
 import { appMoveRoutes } from "./routes/app-moves.js";
 import { appsRoutes } from "./routes/apps.js";
 import { buildpackRoutes } from "./routes/buildpacks.js";
+import { certRoutes } from "./routes/certs.js";
 import { configRoutes } from "./routes/config.js";
+import { domainRoutes } from "./routes/domains.js";
 import { drainRoutes } from "./routes/drains.js";
 import { formationRoutes } from "./routes/formation.js";
 import { logRoutes } from "./routes/logs.js";
@@ -35,6 +37,8 @@ export function apiRouter(s: Services): express.Router {
   v1.use(releaseRoutes(s));
   v1.use(formationRoutes(s));
   v1.use(buildpackRoutes(s));
+  v1.use(domainRoutes(s));
+  v1.use(certRoutes(s));
   v1.use(runRoutes(s));
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });

@@ -3,10 +3,14 @@ import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import type { Settings } from "../config.js";
 import { messageOf } from "../errors.js";
+import type { AcmeStore } from "../store/acme.js";
+import type { CertsStore } from "../store/certs.js";
 import type { RouteEntry, RoutesStore } from "../store/routes.js";
+import { frontDoor } from "./front.js";
 import { ErrorPages } from "./pages.js";
 import { type LogFn, RouterProxy } from "./proxy.js";
 import { Balancer, buildTable, emptyTable, type RouteTable, validateEntry, withEntry } from "./table.js";
+import { type HttpsListener, startHttpsListener } from "./tls.js";
 
 export { formatAccessLog } from "./access-log.js";
 export type { LogFn } from "./proxy.js";
@@ -29,10 +33,14 @@ export interface RouterOptions {
   downMs?: number;
   /** How long close() waits for requests in flight (default 10s). */
   drainMs?: number;
+  /** HTTPS (certificates by SNI) on `port`, and ACME challenge answers; without it, plain HTTP only. */
+  tls?: { certs: CertsStore; acme?: AcmeStore; port: number };
 }
 
 export interface Router {
   port: number;
+  /** The HTTPS port; null without opts.tls. */
+  httpsPort: number | null;
   /** Stop accepting, let requests in flight finish (bounded), cut tunnels, unsubscribe. */
   close(): Promise<void>;
   /** Re-read one app's route, or all routes. Rejects on failure; the last good table stays. */
@@ -133,7 +141,16 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     attempt(1);
   };
   opts.subscriber.on("ready", onReady);
-  const server = http.createServer(proxy.handleRequest);
+  // ACME challenges, the HTTPS redirect and HSTS are answered in front of the proxy.
+  let https: HttpsListener | null = null;
+  const acme = opts.tls?.acme;
+  const handleRequest = frontDoor(proxy.handleRequest, {
+    table: () => table,
+    challenge: acme ? (token) => acme.challenge(token) : undefined,
+    httpsPort: () => https?.port ?? 443,
+    log,
+  });
+  const server = http.createServer(handleRequest);
   server.on("upgrade", proxy.handleUpgrade);
 
   try {
@@ -145,9 +162,21 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
         resolve();
       });
     });
+    if (opts.tls) {
+      https = await startHttpsListener({
+        certs: opts.tls.certs,
+        subscriber: opts.subscriber,
+        port: opts.tls.port,
+        host: opts.host ?? opts.settings.bind,
+        onRequest: handleRequest,
+        onUpgrade: proxy.handleUpgrade,
+        log,
+      });
+    }
   } catch (err) {
     opts.subscriber.off("ready", onReady);
     await unsubscribe();
+    if (server.listening) server.close();
     proxy.destroy();
     throw err;
   }
@@ -164,8 +193,11 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
       await Promise.race([unsubscribe(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      const httpsClosed = https?.close();
       await proxy.drain(opts.drainMs ?? 10_000);
       server.closeAllConnections();
+      https?.server.closeAllConnections();
+      await httpsClosed;
       proxy.destroy();
       await closed;
       log("router stopped");
@@ -173,5 +205,5 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
     return closing;
   };
 
-  return { port, close, reload };
+  return { port, httpsPort: https?.port ?? null, close, reload };
 }

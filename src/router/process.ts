@@ -6,6 +6,7 @@ import type { Logger } from "../log.js";
 import { logConnection } from "../store/connection-log.js";
 import type { Store } from "../store/index.js";
 import { RouterStatsStore } from "../store/router-stats.js";
+import { lazySecretBox } from "../store/secret-box.js";
 import { StreamAccessSink } from "./access-sink.js";
 import { type Router, startRouter } from "./index.js";
 
@@ -31,6 +32,10 @@ export async function runRouterProcess(
     log(`access lines could not be written to the log stream: ${messageOf(err)}`);
   });
   const worker = `${os.hostname()}:${process.pid}`;
+  // Certificate keys are sealed with the data dir's key, whoever opened this store.
+  const secrets = lazySecretBox(settings.dataDir);
+  store.certs.useSecretBox(secrets);
+  store.acme.useSecretBox(secrets);
   const stats = new RouterStatsStore(store.redis, store.keys);
   let router: Router;
   try {

@@ -1,3 +1,4 @@
+import type { DomainOptions } from "../store/domains.js";
 import { cleanRouterSettings } from "../store/router-settings.js";
 import type { Backend, RouteEntry } from "../store/routes.js";
 
@@ -12,6 +13,8 @@ export interface RouteTable {
   readonly apps: ReadonlyMap<string, RouteEntry>;
   /** Host names claimed by more than one app, with the app that kept each (for logs). */
   readonly conflicts: readonly string[];
+  /** Some app redirects HTTP to HTTPS or sends HSTS: only then does a request pay for the check. */
+  readonly httpsPolicies: boolean;
 }
 
 export function emptyTable(domain: string): RouteTable {
@@ -19,9 +22,11 @@ export function emptyTable(domain: string): RouteTable {
 }
 
 /**
- * Build the host table. `<app>.<domain>` always belongs to its app, so a custom domain
- * cannot take over another app's platform name; among custom domains the first app by
- * name wins, which keeps the result the same whatever order Redis returned entries in.
+ * Build the host table. `<app>.<domain>` always belongs to its app (unless the app turned
+ * it off), so a custom domain cannot take over another app's platform name. The domain
+ * store refuses a second claim of a name; should two records still name the same host
+ * (data from before claims existed), the first app by name keeps it, whatever order Redis
+ * returned entries in, and the conflict is logged.
  */
 export function buildTable(entries: readonly RouteEntry[], domain: string): RouteTable {
   const base = normalizeName(domain) ?? domain;
@@ -31,7 +36,12 @@ export function buildTable(entries: readonly RouteEntry[], domain: string): Rout
 
   const hosts = new Map<string, string>();
   const conflicts: string[] = [];
-  for (const app of apps.keys()) hosts.set(`${app}.${base}`, app);
+  let httpsPolicies = false;
+  for (const entry of apps.values()) {
+    const o = entry.domainOptions;
+    if (o?.defaultDomain !== false) hosts.set(`${entry.app}.${base}`, entry.app);
+    if (o?.httpsRedirect || (o?.hstsMaxAge ?? null) !== null) httpsPolicies = true;
+  }
   for (const entry of apps.values()) {
     for (const raw of entry.domains) {
       const host = normalizeName(raw);
@@ -41,7 +51,7 @@ export function buildTable(entries: readonly RouteEntry[], domain: string): Rout
       else if (owner !== entry.app) conflicts.push(`${host} claimed by ${entry.app}, kept for ${owner}`);
     }
   }
-  return { domain: base, hosts, apps, conflicts };
+  return { domain: base, hosts, apps, conflicts, httpsPolicies };
 }
 
 /** A new table with one app's entry replaced (or removed when entry is null). */
@@ -73,16 +83,17 @@ function normalizeName(name: string): string | null {
 }
 
 /**
- * The entry serving a Host header: an exact name first, then a wildcard custom domain
- * (`*.example.com` serves `shop.example.com`, one label deep, as DNS wildcards do).
+ * The entry serving a Host header: an exact name first, then the longest wildcard suffix.
+ * `*.example.com` serves `shop.example.com` and `a.b.example.com` (one or more labels, as
+ * DNS wildcards do), unless a `*.b.example.com` or an exact name is more specific.
  */
 export function lookup(table: RouteTable, hostHeader: string | undefined | null): RouteEntry | null {
   const host = normalizeHost(hostHeader);
   if (!host) return null;
   let app = table.hosts.get(host);
-  if (app === undefined) {
-    const dot = host.indexOf(".");
-    if (dot > 0) app = table.hosts.get(`*${host.slice(dot)}`);
+  // Each dot starts a shorter suffix: the first hit is the longest wildcard.
+  for (let dot = host.indexOf("."); app === undefined && dot > 0; dot = host.indexOf(".", dot + 1)) {
+    app = table.hosts.get(`*${host.slice(dot)}`);
   }
   return app === undefined ? null : (table.apps.get(app) ?? null);
 }
@@ -156,7 +167,21 @@ export function validateEntry(raw: unknown): RouteEntry {
   if (standbyRaw.length > 0) entry.standby = standbyRaw.map(toBackend);
   const settings = cleanRouterSettings(r.settings);
   if (settings) entry.settings = settings;
+  const options = cleanDomainOptions(r.domainOptions);
+  if (options) entry.domainOptions = options;
   return entry;
+}
+
+/** Well-formed domain options only; undefined when absent (the defaults). */
+function cleanDomainOptions(raw: unknown): DomainOptions | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const maxAge = r.hstsMaxAge;
+  return {
+    defaultDomain: r.defaultDomain !== false,
+    httpsRedirect: r.httpsRedirect === true,
+    hstsMaxAge: typeof maxAge === "number" && Number.isInteger(maxAge) && maxAge >= 0 ? maxAge : null,
+  };
 }
 
 export const backendKey = (b: Backend): string => `${b.host}:${b.port}`;

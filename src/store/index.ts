@@ -1,7 +1,10 @@
 import { Redis } from "ioredis";
+import { AcmeStore } from "./acme.js";
 import { AppsStore } from "./apps.js";
 import { BuildsStore } from "./builds.js";
+import { CertsStore } from "./certs.js";
 import { ConfigStore } from "./config-vars.js";
+import { DomainsStore } from "./domains.js";
 import { DrainsStore } from "./drains.js";
 import { FormationStore } from "./formation.js";
 import { STORE_CONNECTION } from "./health.js";
@@ -14,6 +17,7 @@ import { ResourcesStore } from "./resources.js";
 import { RetiringStore } from "./retiring.js";
 import { RoutesStore } from "./routes.js";
 import { RunsStore } from "./runs.js";
+import { lazySecretBox } from "./secret-box.js";
 import { TokensStore } from "./tokens.js";
 
 export type { AppRecord } from "./apps.js";
@@ -37,6 +41,9 @@ export interface Store {
   builds: BuildsStore;
   lock: AppLock;
   resources: ResourcesStore;
+  domains: DomainsStore;
+  certs: CertsStore;
+  acme: AcmeStore;
   runs: RunsStore;
   logs: LogStreamStore;
   drains: DrainsStore;
@@ -44,14 +51,30 @@ export interface Store {
   retiring: RetiringStore;
 }
 
-export function openStore(redisUrl: string, namespace: string, opts: { logLines?: number } = {}): Store {
+/** `dataDir`: where the key that seals secrets (TLS keys) lives; without it they cannot be read or written. */
+export function openStore(
+  redisUrl: string,
+  namespace: string,
+  opts: { logLines?: number; dataDir?: string } = {},
+): Store {
   // Fail fast while Redis is unreachable (health.ts): requests answer 503 instead of hanging.
   const redis = new Redis(redisUrl, { ...STORE_CONNECTION, lazyConnect: false });
   return storeOver(redis, namespace, opts);
 }
 
-export function storeOver(redis: Redis, namespace: string, opts: { logLines?: number } = {}): Store {
+export function storeOver(
+  redis: Redis,
+  namespace: string,
+  opts: { logLines?: number; dataDir?: string } = {},
+): Store {
   const keys = new Keys(namespace);
+  const certs = new CertsStore(redis, keys);
+  const acme = new AcmeStore(redis, keys);
+  if (opts.dataDir) {
+    const box = lazySecretBox(opts.dataDir);
+    certs.useSecretBox(box);
+    acme.useSecretBox(box);
+  }
   return {
     redis,
     keys,
@@ -64,6 +87,9 @@ export function storeOver(redis: Redis, namespace: string, opts: { logLines?: nu
     builds: new BuildsStore(redis, keys),
     lock: new AppLock(redis, keys),
     resources: new ResourcesStore(redis, keys),
+    domains: new DomainsStore(redis, keys),
+    certs,
+    acme,
     runs: new RunsStore(redis, keys),
     logs: new LogStreamStore(redis, keys, opts.logLines),
     drains: new DrainsStore(redis, keys),

@@ -40,6 +40,21 @@ export class Keys {
   cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
   /** Old containers draining after a deploy: container id -> deadline (runtime/retire.ts). */
   retiring = (app: string) => `${this.ns}:retiring:${app}`;
+  /** Custom domains: name -> owning app (the claim), each app's names, its routing options. */
+  domainOwners = () => `${this.ns}:domain-owners`;
+  domains = (app: string) => `${this.ns}:domains:${app}`;
+  domainOptions = (app: string) => `${this.ns}:domain-options:${app}`;
+  /** TLS certificates per app (id -> record), the apps that have some, the platform default. */
+  certs = (app: string) => `${this.ns}:certs:${app}`;
+  certApps = () => `${this.ns}:cert-apps`;
+  certDefault = () => `${this.ns}:cert-default`;
+  certChannel = () => `${this.ns}:certs:changed`;
+  /** ACME: account key, HTTP-01 answers by token, per-app status, the renewer's lease. */
+  acmeAccount = () => `${this.ns}:acme:account`;
+  acmeChallenge = (token: string) => `${this.ns}:acme:challenge:${token}`;
+  acmeStatus = (app: string) => `${this.ns}:acme:status:${app}`;
+  acmeApps = () => `${this.ns}:acme:apps`;
+  acmeLease = () => `${this.ns}:acme:lease`;
   /** bullmq prefix: its keys live under our namespace too. */
   bullPrefix = () => `${this.ns}:bull`;
 }

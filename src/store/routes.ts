@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { type DomainOptions, routeParts } from "./domains.js";
 import type { Keys } from "./keys.js";
 import type { RouterSettings } from "./router-settings.js";
 
@@ -22,6 +23,8 @@ export interface RouteEntry {
    * window costs no request.
    */
   standby?: Backend[];
+  /** Default domain on/off, HTTPS redirect, HSTS (domains.ts); absent: the defaults. */
+  domainOptions?: DomainOptions;
   /** Per-app router settings that differ from the defaults (router-settings.ts). */
   settings?: RouterSettings;
 }
@@ -38,20 +41,37 @@ export class RoutesStore {
 
   async get(app: string): Promise<RouteEntry | null> {
     const raw = await this.redis.get(this.keys.route(app));
-    return raw ? (JSON.parse(raw) as RouteEntry) : null;
+    return raw ? (await this.withDomains([JSON.parse(raw) as RouteEntry]))[0] : null;
   }
 
   async all(): Promise<RouteEntry[]> {
     const apps = await this.redis.smembers(this.keys.routeApps());
     if (apps.length === 0) return [];
     const raws = await this.redis.mget(apps.map((a) => this.keys.route(a)));
-    return raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as RouteEntry);
+    return this.withDomains(
+      raws.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as RouteEntry),
+    );
+  }
+
+  /** Domains and their options live in the domain store (claimed atomically there): read them in. */
+  private async withDomains(entries: RouteEntry[]): Promise<RouteEntry[]> {
+    const named = entries.filter((e) => typeof e?.app === "string");
+    const parts = await routeParts(
+      this.redis,
+      this.keys,
+      named.map((e) => e.app),
+    );
+    named.forEach((e, i) => {
+      e.domains = parts[i].domains;
+      e.domainOptions = parts[i].options;
+    });
+    return entries;
   }
 
   async put(entry: RouteEntry): Promise<void> {
     await this.redis
       .multi()
-      .set(this.keys.route(entry.app), JSON.stringify(entry))
+      .set(this.keys.route(entry.app), JSON.stringify({ ...entry, domains: [], domainOptions: undefined }))
       .sadd(this.keys.routeApps(), entry.app)
       .publish(this.keys.routeChannel(), entry.app)
       .exec();

@@ -89,6 +89,7 @@ export class Platform {
   home = "";
   apiPort = 0;
   routerPort = 0;
+  httpsPort = 0;
   token = "";
   output = "";
   private child: ChildProcess | null = null;
@@ -117,12 +118,14 @@ export class Platform {
     this.home = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-home-"));
     this.apiPort = await freePort();
     this.routerPort = await freePort();
+    this.httpsPort = await freePort();
     const env = {
       ...process.env,
       PAAS_NAMESPACE: this.ns,
       PAAS_DATA_DIR: this.dataDir,
       PAAS_API_PORT: String(this.apiPort),
       PAAS_HTTP_PORT: String(this.routerPort),
+      PAAS_HTTPS_PORT: String(this.httpsPort),
       PAAS_BIND: "127.0.0.1",
       PAAS_DOMAIN: "paas.test",
       PAAS_REDIS_URL: REDIS_URL,

@@ -68,10 +68,10 @@ describe("route table", () => {
     expect(lookup(table, undefined)).toBeNull();
   });
 
-  it("matches a wildcard domain one label deep only", () => {
+  it("matches a wildcard domain one or more labels deep, never the bare name", () => {
     const t = buildTable([entry("shop", [1], ["*.shops.test"])], "paas.test");
     expect(lookup(t, "alice.shops.test")?.app).toBe("shop");
-    expect(lookup(t, "a.b.shops.test")).toBeNull();
+    expect(lookup(t, "a.b.shops.test")?.app).toBe("shop");
     expect(lookup(t, "shops.test")).toBeNull();
   });
 

@@ -74,6 +74,10 @@ export function appsRoutes(s: Services): express.Router {
       // A worker removes what runs (route, app state, containers, images, build cache) in the
       // app's job order; then the rest goes from here.
       await destroyRunning(s, name, String(res.locals.user ?? ""));
+      // Its domains go back to the pool and its certificates (and ACME state) with them.
+      await s.store.domains.destroy(name);
+      await s.store.certs.destroy(name);
+      await s.store.acme.disable(name);
       await s.repos.remove(name);
       await s.store.builds.removeApp(name);
       s.log("app destroyed", { app: name });
