@@ -180,5 +180,16 @@ describe("apps:rename and deploy:image", () => {
       const versions = (JSON.parse(releases.stdout) as { version: string }[]).map((x) => x.version);
       expect(versions[0]).toBe("v3");
     });
+
+    it("takes Heroku's form too: apps:rename NEW for the app of the repo's remote", async () => {
+      const third = `third-${suffix}`;
+      const r = await p.cli(["apps:rename", third], { cwd: repo });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Renaming ${to} to ${third}... done`);
+      expect((await p.git(["remote", "get-url", "paas"], repo)).stdout.trim()).toBe(
+        `${p.apiUrl}/git/${third}.git`,
+      );
+      expect((await p.get(third)).status).toBe(200);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { PaasError } from "../../errors.js";
+import { invalid, PaasError } from "../../errors.js";
 import { parseAppName } from "../../names.js";
 import { appFromRemoteUrl, DEFAULT_REMOTE } from "../app-resolve.js";
 import type { App } from "../client.js";
@@ -69,14 +69,20 @@ export async function deployImage(cli: Cli, app: string, image: string): Promise
 }
 
 export function registerAppMoves(program: Command, cli: Cli): void {
-  program
-    .command("apps:rename <old> <new>")
+  // Dokku's `apps:rename OLD NEW`, or Heroku's `apps:rename NEW` with -a OLD (or the git remote).
+  withAppOption(program.command("apps:rename <old-or-new> [new]"))
     .description(
       "rename an app: its config, releases, domains, git repo and running processes move to the new name",
     )
     .option("-r, --remote <remote>", "git remote to update in the current repository", DEFAULT_REMOTE)
     .option("--json", "print JSON")
-    .action((from, to, opts) => appsRename(cli, from, to, opts));
+    .action(async (first: string, second: string | undefined, opts) => {
+      if (second !== undefined && opts.app !== undefined && opts.app !== first) {
+        throw invalid(`two different apps given (${first} and -a ${opts.app}): give one`);
+      }
+      const from = second === undefined ? await appOf(cli, opts.app) : first;
+      return appsRename(cli, from, second ?? first, opts);
+    });
   withAppOption(program.command("deploy:image <image>"))
     .description("release an image that is already in the platform's Docker engine (like a push)")
     .action(async (image, opts) => deployImage(cli, await appOf(cli, opts.app), image));
