@@ -38,8 +38,9 @@ export PAAS_SETUP_LOCK_HELD=1
 
 # --- 1. Debian packages ---------------------------------------------------------------------
 install_packages() {
+  # openssl and pebble (an ACME test CA): the TLS and certs:auto tests make certificates with them
   local wanted=(docker.io redis-server git debootstrap busybox-static ca-certificates curl wrk
-    procps iproute2 debian-archive-keyring)
+    procps iproute2 debian-archive-keyring openssl pebble)
   # the engine needs apparmor_parser when the kernel enforces AppArmor
   if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; then wanted+=(apparmor); fi
   # without systemd nobody mounts the cgroup hierarchy for dockerd
