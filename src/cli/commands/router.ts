@@ -1,12 +1,17 @@
 import type { Command } from "commander";
-import type { RouterReport } from "../../api/routes/router-settings.js";
-import { parseRouterKey } from "../../store/router-settings.js";
+import { invalid } from "../../errors.js";
 import { appOf, type Cli, clientOf, progress, withAppOption } from "../context.js";
 import { formatPairs, heading, json } from "../output.js";
 
 // Per-app router settings (Dokku's nginx:set/report shape) and Heroku's maintenance mode.
 
 const seg = encodeURIComponent;
+
+/** The API's answer (GET/PATCH /apps/:app/router): the CLI knows it over HTTP only. */
+interface RouterReport {
+  settings: Record<string, { value: string; default: boolean }>;
+  maintenance: boolean;
+}
 
 function reportLines(r: RouterReport): [string, string][] {
   const pairs: [string, string][] = Object.entries(r.settings).map(([k, v]) => [
@@ -25,13 +30,17 @@ export async function routerReport(cli: Cli, app: string, opts: { json?: boolean
 }
 
 export async function routerGet(cli: Cli, app: string, key: string): Promise<void> {
-  const k = parseRouterKey(key);
   const r = await clientOf(cli).json<RouterReport>("GET", `/apps/${seg(app)}/router`);
-  cli.io.out(r.settings[k].value);
+  const setting = Object.hasOwn(r.settings, key) ? r.settings[key] : undefined;
+  if (!setting) {
+    throw invalid(`unknown router setting "${key}": use one of ${Object.keys(r.settings).join(", ")}`);
+  }
+  cli.io.out(setting.value);
 }
 
 export async function routerSet(cli: Cli, app: string, key: string, value: string): Promise<void> {
-  const k = parseRouterKey(key);
+  // The API checks the key and the value, and names what is wrong.
+  const k = key;
   const client = clientOf(cli);
   const r = await progress(cli.io, `Setting ${k} to ${value} for ${app}`, () =>
     client.json<RouterReport>("PATCH", `/apps/${seg(app)}/router`, { [k]: value }),
