@@ -46,6 +46,7 @@ export function runAttached(o: RunSessionOptions): Promise<number> {
       stdin.off("data", onStdin);
       stdin.off("end", onStdinEnd);
       stdout.off("resize", onResize);
+      clearTimeout(recheck);
       if (rawMode) stdin.setRawMode(false);
       // A stdin that was read from keeps the process alive.
       stdin.pause();
@@ -65,9 +66,20 @@ export function runAttached(o: RunSessionOptions): Promise<number> {
     const onStdinEnd = () => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: "eof" }));
     };
+    let sentSize = "";
+    let recheck: NodeJS.Timeout | undefined;
+    const sendSize = () => {
+      // Asked of the terminal now: a resize made of several changes (stty cols, then rows)
+      // may have been reported half-done.
+      const [cols, rows] = stdout.getWindowSize();
+      if (ws.readyState !== ws.OPEN || !cols || !rows || `${cols}x${rows}` === sentSize) return;
+      sentSize = `${cols}x${rows}`;
+      ws.send(JSON.stringify({ type: "resize", cols, rows }));
+    };
     const onResize = () => {
-      if (ws.readyState === ws.OPEN && stdout.columns && stdout.rows)
-        ws.send(JSON.stringify({ type: "resize", cols: stdout.columns, rows: stdout.rows }));
+      sendSize();
+      clearTimeout(recheck);
+      recheck = setTimeout(sendSize, 150);
     };
 
     ws.on("unexpected-response", (_req, res) => {

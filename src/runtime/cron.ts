@@ -1,9 +1,9 @@
+import { type CronJob, dueTime, nextTime } from "../app-json/cron-spec.js";
 import { LABEL } from "../docker/labels.js";
 import { messageOf } from "../errors.js";
 import type { AppName } from "../names.js";
 import type { Store } from "../store/index.js";
 import type { CronRunResult } from "../store/runs.js";
-import { type CronJob, dueTime, nextTime } from "../app-json/cron-spec.js";
 import type { OneOffs } from "./oneoff.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
@@ -136,7 +136,16 @@ export class CronScheduler {
 
   /** Claim (job, time), apply the concurrency policy, run it and record the result. */
   async fire({ app, job }: Entry, due: Date): Promise<void> {
-    if (!(await this.store.runs.claim(app, job.id, due, 3600))) return;
+    if (!(await this.store.runs.claim(app, job.id, due, 3600))) {
+      // Another worker ran it. Said only for a late look (a restart's catch-up), not every tick.
+      if (this.now().getTime() - due.getTime() > 2000)
+        this.log("cron run already claimed: not running it twice", {
+          app,
+          job: job.id,
+          scheduled: due.toISOString(),
+        });
+      return;
+    }
     const started = this.now();
     const base = { scheduledAt: due.toISOString(), startedAt: started.toISOString() };
     const running = await this.oneOffs.running(app, job.id);
@@ -165,6 +174,7 @@ export class CronScheduler {
         mode: "cron",
         process: "scheduler",
         cronJob: job.id,
+        scheduledAt: base.scheduledAt,
       });
       await this.oneOffs.start(o);
     } catch (err) {
@@ -191,9 +201,10 @@ export class CronScheduler {
     const code = await this.oneOffs.wait(o);
     const finished = this.now();
     const durationMs = finished.getTime() - started.getTime();
-    // A newer run (replace, allow) may have recorded itself meanwhile: the newest time wins.
+    // A newer run (replace, allow) may have recorded itself meanwhile: the newest run wins
+    // (a skip is not a run: this result replaces it).
     const current = (await this.store.runs.lastResults(app))[job.id];
-    if (current && current.scheduledAt > base.scheduledAt) return;
+    if (current?.dyno && current.dyno !== o.dyno && current.scheduledAt > base.scheduledAt) return;
     await this.store.runs.recordResult(app, job.id, {
       ...base,
       finishedAt: finished.toISOString(),

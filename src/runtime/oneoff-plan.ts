@@ -12,7 +12,11 @@ export type OneOffProcess = "run" | "scheduler";
 export type OneOffMode = "attached" | "detached" | "cron";
 
 /** Labels only one-offs carry: how they run, and which scheduled job they belong to. */
-export const ONEOFF_LABEL = { mode: "paas.oneoff", cronJob: "paas.cron-job" } as const;
+export const ONEOFF_LABEL = {
+  mode: "paas.oneoff",
+  cronJob: "paas.cron-job",
+  cronTime: "paas.cron-time",
+} as const;
 
 export interface OneOffPlanInput {
   namespace: string;
@@ -27,6 +31,8 @@ export interface OneOffPlanInput {
   mode: OneOffMode;
   term?: string | null;
   cronJob?: string;
+  /** The scheduled time a cron run is for (ISO). */
+  scheduledAt?: string;
 }
 
 /** DYNO of a one-off: run.N for `paas run`, scheduler.N for cron (Heroku Scheduler's name). */
@@ -72,6 +78,7 @@ export function planOneOff(p: OneOffPlanInput): ContainerSpec {
     [ONEOFF_LABEL.mode]: p.mode,
   };
   if (p.cronJob) labels[ONEOFF_LABEL.cronJob] = p.cronJob;
+  if (p.scheduledAt) labels[ONEOFF_LABEL.cronTime] = p.scheduledAt;
   return {
     ...base,
     Env: [...env].map(([k, v]) => `${k}=${v}`),

@@ -20,6 +20,7 @@ export interface OneOffRequest {
   mode: OneOffMode;
   process?: OneOffProcess;
   cronJob?: string;
+  scheduledAt?: string;
 }
 
 /** A created one-off container. */
@@ -76,6 +77,7 @@ export class OneOffs {
       term: req.term,
       mode: req.mode,
       cronJob: req.cronJob,
+      scheduledAt: req.scheduledAt,
     });
     const id = await this.docker.containers.create(spec);
     return { id, app, dyno: dynoName(process, number), release: releaseTag(rel.version) };

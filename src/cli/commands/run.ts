@@ -56,7 +56,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerRun(program: Command, cli: Cli): void {
   withAppOption(program.command("run"))
-    .argument("<command...>", "the command and its arguments (put -- before a command that has options)")
+    .argument("[command...]", "the command and its arguments (put -- before a command that has options)")
     .description("run a one-off command in a new container of the current release (paas run bash)")
     .option("--no-tty", "no terminal: stdout and stderr stay separate, stdin is piped")
     .option("-d, --detach", "start it in the background; its output goes to paas logs")
