@@ -1,5 +1,6 @@
 import { buildCacheScenario } from "./build-cache.js";
 import { deployScenario } from "./deploy.js";
+import { domainsScenario } from "./domains.js";
 import { routerScenario } from "./router.js";
 import type { Cleanup, Say } from "./util.js";
 import { zeroDowntimeScenario } from "./zero-downtime.js";
@@ -89,6 +90,7 @@ export const SCENARIOS: readonly Scenario[] = [
   deployScenario,
   buildCacheScenario,
   zeroDowntimeScenario,
+  domainsScenario,
 ];
 
 export function verdict(r: Ratio): "PASS" | "MISS" | null {
