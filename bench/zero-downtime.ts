@@ -13,8 +13,10 @@ import { sleep, waitFor } from "./util.js";
 // change took. Baseline: the same load while nothing changes. The target is zero failed.
 //
 // The app is test/fixtures/apps/dockerfile-hello (busybox httpd, builds in seconds). The
-// platform runs with its default drain (PAAS_DRAIN_SECONDS unset: 10 s) and checks
-// (PAAS_CHECK_UPTIME unset: 3 s), so every change takes at least ~13 s end to end.
+// platform runs with its default drain (PAAS_DRAIN_SECONDS unset: 10 s, in the background
+// after a push or config change; scale 3 -> 1 waits for it) and checks (PAAS_CHECK_UPTIME
+// unset: 3 s, watched after traffic moved, the old containers standing by). The last phase
+// pushes a release whose web dies inside that window: rejected, the old one serving.
 
 const APP = "zdt";
 const LOOPS = 4;
@@ -164,6 +166,30 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     async () => ((await webCount()) === 1 ? "1 web container" : undefined),
   );
 
+  // A release whose web answers, then dies ~1.5 s after it started: inside the stay-up
+  // window, after traffic moved to it. The old container stands by as the router's
+  // fallback and takes the route back; the push is rejected.
+  let crashPush = "";
+  await phase(
+    "crash inside the window (push rejected)",
+    async () => {
+      await writeMark(repo, "crashing");
+      await fsp.writeFile(
+        path.join(repo, "Procfile"),
+        "web: httpd -p $PORT -h /www && sleep 1.5 && echo crashing now && exit 3\n",
+      );
+      await p.git(["add", "-A"], repo);
+      await p.git(["commit", "-qm", "a release whose web dies after 1.5 s"], repo);
+      const r = await p.push(repo);
+      if (r.code === 0) throw new Error("the crashing release was not rejected");
+      crashPush = r.lines.find((l) => /stopped within/.test(l.text))?.text.trim() ?? "(no window line)";
+    },
+    async () => {
+      const root = await body();
+      return root.includes("version one") ? "still serving v1 (the pre-crash release)" : undefined;
+    },
+  );
+
   await load.stop();
   const between = load.phases.filter((c) => c.name === "(between phases)");
 
@@ -217,6 +243,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   if (betweenFailed > 0) {
     notes.push(`between-phase failures: ${JSON.stringify(between.map((c) => c.failures))}`);
   }
+  if (crashPush) notes.push(`crash inside the window: ${crashPush}`);
   notes.push(...(await p.serverProblems()));
   if (load.capped) notes.push("a load loop hit its request cap or deadline: later phases saw less load");
 
@@ -240,7 +267,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
 export const zeroDowntimeScenario: Scenario = {
   name: "zero-downtime",
   describe:
-    "steady load through the router across a redeploy, config change, rollback, scale 1->3 and 3->1: failed requests per change (target 0)",
+    "steady load through the router across a redeploy, config change, rollback, scale 1->3 and 3->1, and a release that crashes inside the stay-up window: failed requests per change (target 0)",
   available: (options) => platformUnavailable(options.redisUrl, ["paas/busybox:latest"]),
   run,
 };
