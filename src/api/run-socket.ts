@@ -97,6 +97,8 @@ class Session {
   private stdin: NodeJS.WritableStream | null = null;
   private tty = false;
   private ended = false;
+  /** Ends the heartbeat that tells the reaper a client still holds the container. */
+  private unhold: () => void = () => {};
 
   constructor(
     private readonly ws: WebSocket,
@@ -165,6 +167,7 @@ class Session {
     );
     this.oneOff = o;
     if (this.ended) return void (await oneOffs.remove(o));
+    this.unhold = oneOffs.hold(o);
     const stdio = await oneOffs.attach(o, req.tty);
     const outputDone = Promise.all([this.pump(stdio.stdout, STDOUT), this.pump(stdio.stderr, STDERR)]);
     await oneOffs.start(o);
@@ -183,6 +186,7 @@ class Session {
     this.send({ type: "exit", code });
     this.ws.close(1000);
     this.done();
+    this.unhold();
     await oneOffs.remove(o).catch(() => {});
   }
 
@@ -216,6 +220,7 @@ class Session {
   async abort(message: string | null): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.unhold();
     if (message) this.send({ type: "error", message });
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(message ? 1011 : 1000);
     this.done();

@@ -33,6 +33,10 @@ export interface OneOff {
 
 /** Finished detached and cron one-offs are kept this long, so `paas logs` still shows their output. */
 export const KEEP_FINISHED_MS = 10 * 60_000;
+/** A cron run is stopped after this long, as Dokku does. */
+export const CRON_MAX_RUNTIME_MS = 24 * 3600_000;
+/** An attached one-off whose session stopped renewing for this long has lost its client. */
+const SESSION_TTL_S = 30;
 
 /**
  * One-off containers of an app's current release (`paas run`, cron runs): the one door to
@@ -96,6 +100,20 @@ export class OneOffs {
     return this.docker.containers.resize(o.id, cols, rows);
   }
 
+  /**
+   * Mark an attached one-off as held by a live client until the returned function is
+   * called; if the API process holding it dies, the reaper removes the container.
+   */
+  hold(o: OneOff): () => void {
+    const touch = () => void this.store.runs.touchSession(o.id, SESSION_TTL_S).catch(() => {});
+    touch();
+    const timer = setInterval(touch, (SESSION_TTL_S * 1000) / 3);
+    return () => {
+      clearInterval(timer);
+      void this.store.runs.endSession(o.id).catch(() => {});
+    };
+  }
+
   /** Resolves with the exit code once the command has ended. */
   wait(o: OneOff): Promise<number> {
     return this.docker.containers.wait(o.id);
@@ -121,9 +139,10 @@ export class OneOffs {
   }
 
   /**
-   * Remove what no one will remove: finished attached one-offs (their API process died),
-   * finished detached and cron ones once their output has been kept for KEEP_FINISHED_MS.
-   * Release-phase containers (no one-off mode label) are their deploy's business.
+   * Remove what no one will remove: attached one-offs whose API process died (finished,
+   * or running without a session), cron runs past CRON_MAX_RUNTIME_MS, finished detached
+   * and cron ones once their output has been kept for KEEP_FINISHED_MS. Release-phase
+   * containers (no one-off mode label) are their deploy's business.
    */
   async reap(now = Date.now()): Promise<number> {
     const all = await this.docker.containers.list(
@@ -132,8 +151,16 @@ export class OneOffs {
     let removed = 0;
     for (const c of all) {
       const mode = c.Labels[ONEOFF_LABEL.mode];
-      if (!mode || c.State === "running" || c.State === "restarting") continue;
-      if (c.State === "created" && now - c.Created * 1000 < 60_000) continue;
+      if (!mode) continue;
+      const age = now - c.Created * 1000;
+      if (c.State === "running" || c.State === "restarting") {
+        const orphan = mode === "attached" && age > 60_000 && !(await this.store.runs.sessionAlive(c.Id));
+        if (!orphan && !(mode === "cron" && age > CRON_MAX_RUNTIME_MS)) continue;
+        await this.stop({ id: c.Id });
+        removed++;
+        continue;
+      }
+      if (c.State === "created" && age < 60_000) continue;
       if (mode !== "attached") {
         const info = await this.docker.containers.inspect(c.Id);
         const finished = Date.parse(info?.State.FinishedAt ?? "");

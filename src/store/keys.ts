@@ -38,6 +38,8 @@ export class Keys {
   runSeq = (app: string) => `${this.ns}:run-seq:${app}`;
   cronClaim = (app: string, job: string, at: number) => `${this.ns}:cron-claim:${app}:${job}:${at}`;
   cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
+  /** Present while an API process holds the stdio of an attached one-off (heartbeat). */
+  runSession = (containerId: string) => `${this.ns}:run-session:${containerId}`;
   /** Old containers draining after a deploy: container id -> deadline (runtime/retire.ts). */
   retiring = (app: string) => `${this.ns}:retiring:${app}`;
   /** Custom domains: name -> owning app (the claim), each app's names, its routing options. */

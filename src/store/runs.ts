@@ -38,6 +38,19 @@ export class RunsStore {
     return (await this.redis.set(key, "1", "EX", ttlSeconds, "NX")) === "OK";
   }
 
+  /** An attached one-off's client is still there (renewed while its session lives). */
+  async touchSession(containerId: string, ttlSeconds: number): Promise<void> {
+    await this.redis.set(this.keys.runSession(containerId), "1", "EX", ttlSeconds);
+  }
+
+  async sessionAlive(containerId: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.runSession(containerId))) === 1;
+  }
+
+  async endSession(containerId: string): Promise<void> {
+    await this.redis.del(this.keys.runSession(containerId));
+  }
+
   async recordResult(app: string, jobId: string, result: CronRunResult): Promise<void> {
     await this.redis.hset(this.keys.cronLast(app), jobId, JSON.stringify(result));
   }
