@@ -9,7 +9,7 @@ import { attachRunSockets } from "./api/run-socket.js";
 import { ensureAdminToken } from "./auth.js";
 import { dashboardRouter } from "./api/dashboard/index.js";
 import type { Services } from "./api/services.js";
-import { storeGate } from "./api/store-gate.js";
+import { storeErrors, storeGate } from "./api/store-gate.js";
 import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
 import { pipelineRunner } from "./builder/pipeline.js";
@@ -145,6 +145,8 @@ export async function startServer(
         .type("text/plain")
         .send("paas: REST API at /api/v1 (token required), web dashboard at /dashboard\n");
     });
+    // Git and dashboard errors that mean Redis went away mid-request: the same 503 line.
+    app.use(storeErrors(settings.redisUrl));
     const server = http.createServer(app);
     // Pushes wait for whole deploys: no idle timeout on those requests.
     server.requestTimeout = 0;

@@ -6,6 +6,7 @@ import type { BuildQueue } from "../builder/queue.js";
 import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";
 import { parseAppName } from "../names.js";
+import { isStoreConnectionError, storeUnreachable } from "../store/health.js";
 import type { Store } from "../store/index.js";
 import type { Repos } from "./repos.js";
 
@@ -147,7 +148,9 @@ async function handlePush(deps: GitDeps, req: Request, res: Response): Promise<v
     res.on("close", () => abort.abort());
     await deps.queue.follow(buildId, (e) => res.write(`${JSON.stringify(e)}\n`), abort.signal);
     res.end();
-  } catch (err) {
+  } catch (caught) {
+    // Redis went away mid-push: the same one line as every other request gets.
+    const err = isStoreConnectionError(caught) ? storeUnreachable(deps.settings.redisUrl) : caught;
     const message = isPaasError(err) ? err.message : `internal error: ${messageOf(err)}`;
     if (!res.headersSent)
       res
