@@ -11,6 +11,7 @@ import type { Backend } from "../store/routes.js";
 import { unreadyIds } from "../store/unready.js";
 import { EMPTY_APP_JSON } from "../app-json/app-json.js";
 import { checkPlanFor, runChecks } from "./checks.js";
+import { startBatches } from "./formation-rule.js";
 import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
 import { Retirer } from "./retire.js";
 import type { Runtime } from "./runtime.js";
@@ -86,18 +87,24 @@ export class Deployer {
     const started: Started[] = [];
     let windowMs = 0;
     try {
-      for (const slot of slotsFor(formation).filter(only)) {
-        const finalName = containerName(this.settings.namespace, app, slot);
-        const id = await this.startContainer(
-          app,
-          release,
-          slot,
-          containerName(this.settings.namespace, app, slot, tag),
-        );
-        started.push({ slot, id, finalName, port: null });
-        log(`-----> Starting ${slot.type}.${slot.index} (${tag})`);
+      // Dokku's max_parallel: a type may start (and pass its checks) N containers at a time.
+      const batches = startBatches(slotsFor(formation).filter(only), release.appJson?.formation ?? {});
+      for (const batch of batches) {
+        const group: Started[] = [];
+        for (const slot of batch) {
+          const finalName = containerName(this.settings.namespace, app, slot);
+          const id = await this.startContainer(
+            app,
+            release,
+            slot,
+            containerName(this.settings.namespace, app, slot, tag),
+          );
+          group.push({ slot, id, finalName, port: null });
+          log(`-----> Starting ${slot.type}.${slot.index} (${tag})`);
+        }
+        started.push(...group);
+        windowMs = Math.max(windowMs, await this.checkAll(app, release, group, log));
       }
-      windowMs = await this.checkAll(app, release, started, log);
     } catch (err) {
       await this.discard(started, err);
     }

@@ -1,5 +1,5 @@
-import type { ExplicitScales, Formation } from "../store/formation.js";
 import type { FormationEntry } from "../app-json/app-json.js";
+import type { ExplicitScales, Formation } from "../store/formation.js";
 
 // Which containers a release runs: Heroku's and Dokku's defaults, app.json `formation`, and
 // the user's own `ps:scale`, as one pure rule.
@@ -88,4 +88,33 @@ export function explicitAfterScale(
   const out = { ...before };
   for (const t of scaledTypes) out[t] = appJson[t]?.quantity ?? null;
   return out;
+}
+
+/**
+ * Dokku's max_parallel: the slots a deploy starts and checks together, in order. Types
+ * without max_parallel all go in the first batch (as before); a type with max_parallel N is
+ * started N at a time, each batch passing its checks before the next starts.
+ */
+export function startBatches<S extends { type: string }>(
+  slots: S[],
+  appJson: Record<string, FormationEntry>,
+): S[][] {
+  const first: S[] = [];
+  const byType = new Map<string, S[]>();
+  for (const s of slots) {
+    const n = appJson[s.type]?.maxParallel;
+    if (!n) first.push(s);
+    else byType.set(s.type, [...(byType.get(s.type) ?? []), s]);
+  }
+  const batches: S[][] = [];
+  for (const [type, list] of byType) {
+    const n = appJson[type]?.maxParallel ?? list.length;
+    for (let i = 0; i < list.length; i += n) {
+      const chunk = list.slice(i, i + n);
+      if (batches.length === 0) batches.push([...first, ...chunk]);
+      else batches.push(chunk);
+    }
+  }
+  if (batches.length === 0 && first.length > 0) batches.push(first);
+  return batches;
 }

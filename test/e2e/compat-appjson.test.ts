@@ -132,6 +132,8 @@ describe("Heroku and Dokku apps pushed unchanged", () => {
     expect(again.out).toContain(
       "worker=2 (set with ps:scale) wins over app.json formation worker.quantity=1",
     );
+    // max_parallel 1: the two workers start and pass their checks one at a time.
+    expect(again.out.match(/Checking 1 new container\(s\)/g)?.length).toBe(2);
     expect(
       await eventually(
         async () =>

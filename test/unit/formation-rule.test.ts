@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { explicitAfterScale, type FormationInput, planFormation } from "../../src/runtime/formation-rule.js";
+import {
+  explicitAfterScale,
+  type FormationInput,
+  planFormation,
+  startBatches,
+} from "../../src/runtime/formation-rule.js";
 
 // The formation rule: Heroku/Dokku defaults, app.json formation, and ps:scale.
 
@@ -96,5 +101,33 @@ describe("planFormation", () => {
     );
     expect(plan.explicit).toEqual({});
     expect(plan.notes.join("\n")).toContain('app.json formation names "ghost", which is not a process type');
+  });
+});
+
+describe("startBatches (max_parallel)", () => {
+  const slots = [
+    { type: "web", index: 1 },
+    { type: "web", index: 2 },
+    { type: "web", index: 3 },
+    { type: "worker", index: 1 },
+  ];
+  const names = (b: { type: string; index: number }[][]) =>
+    b.map((x) => x.map((s) => `${s.type}.${s.index}`));
+
+  it("without max_parallel everything starts together", () => {
+    expect(names(startBatches(slots, {}))).toEqual([["web.1", "web.2", "web.3", "worker.1"]]);
+    expect(startBatches([], {})).toEqual([]);
+  });
+
+  it("a type with max_parallel N starts N at a time; the others go with the first batch", () => {
+    expect(names(startBatches(slots, { web: { maxParallel: 2 } }))).toEqual([
+      ["worker.1", "web.1", "web.2"],
+      ["web.3"],
+    ]);
+    expect(names(startBatches(slots, { web: { maxParallel: 1 }, worker: { quantity: 1 } }))).toEqual([
+      ["worker.1", "web.1"],
+      ["web.2"],
+      ["web.3"],
+    ]);
   });
 });
