@@ -153,7 +153,7 @@ export async function startServer(
     server.headersTimeout = 60_000;
     // `paas run` attaches over a websocket upgrade on /api/v1 (token checked there).
     const runSockets = has("api")
-      ? attachRunSockets(server, { store, oneOffs, log: logger.child("run") })
+      ? attachRunSockets(server, { store, oneOffs, log: logger.child("run"), redisUrl: settings.redisUrl })
       : null;
     await listen(server, settings.apiPort, settings.bind);
     apiPort = (server.address() as AddressInfo).port;

@@ -17,6 +17,7 @@ import {
   type StreamTag,
 } from "../run-protocol.js";
 import type { OneOff, OneOffs } from "../runtime/oneoff.js";
+import { isStoreConnectionError, storeIsReady, storeUnreachableMessage } from "../store/health.js";
 import type { Store } from "../store/index.js";
 
 // `paas run` attached: a websocket on GET /api/v1/apps/:app/run (protocol in run-protocol.ts).
@@ -35,8 +36,9 @@ export interface RunSockets {
 
 export function attachRunSockets(
   server: http.Server,
-  deps: { store: Store; oneOffs: OneOffs; log: Log },
+  deps: { store: Store; oneOffs: OneOffs; log: Log; redisUrl: string },
 ): RunSockets {
+  const unreachable = storeUnreachableMessage(deps.redisUrl);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   const sessions = new Set<Session>();
 
@@ -50,6 +52,8 @@ export function attachRunSockets(
       return;
     }
     socket.on("error", () => socket.destroy());
+    // As every API route: with Redis gone, answer at once rather than wait for it.
+    if (!storeIsReady(deps.store.redis)) return reject(socket, 503, "unavailable", unreachable);
     void (async () => {
       const token = tokenFrom(req);
       const user = token ? await deps.store.tokens.verify(token) : null;
@@ -64,12 +68,13 @@ export function attachRunSockets(
       const app = parseAppName(decodeURIComponent(match[1]));
       const release = await deps.oneOffs.currentRelease(app);
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const session = new Session(ws, app, deps, () => sessions.delete(session));
+        const session = new Session(ws, app, deps, unreachable, () => sessions.delete(session));
         sessions.add(session);
         session.begin(release);
       });
     })().catch((err: unknown) => {
       if (isPaasError(err)) return reject(socket, err.status, err.code, err.message);
+      if (isStoreConnectionError(err)) return reject(socket, 503, "unavailable", unreachable);
       deps.log("run upgrade failed", { error: messageOf(err) });
       reject(socket, 500, "internal", "internal error starting the run");
     });
@@ -86,7 +91,9 @@ export function attachRunSockets(
 /** An HTTP error answer on a socket that was never upgraded, in the API's error envelope. */
 function reject(socket: Duplex, status: number, code: PaasError["code"] | string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
-  const reason = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found" }[status] ?? "Error";
+  const reason =
+    { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable" }[status] ??
+    "Error";
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
@@ -104,6 +111,8 @@ class Session {
     private readonly ws: WebSocket,
     private readonly app: AppName,
     private readonly deps: { oneOffs: OneOffs; log: Log },
+    /** What to tell the client when Redis went away mid-start. */
+    private readonly unreachable: string,
     private readonly done: () => void,
   ) {}
 
@@ -133,7 +142,9 @@ class Session {
         if (started) return;
         started = true;
         clearTimeout(timer);
-        void this.run(msg, release, early, earlyData).catch((err) => this.abort(publicMessage(err)));
+        void this.run(msg, release, early, earlyData).catch((err) =>
+          this.abort(isStoreConnectionError(err) ? this.unreachable : publicMessage(err)),
+        );
       } else if (!this.stdin) early.push(msg);
       else this.control(msg);
     });
