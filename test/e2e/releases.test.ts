@@ -101,7 +101,11 @@ describe("releases, formation and zero-downtime deploys", () => {
     expect(bad.json.error.message).toContain('no "worker" process type');
     const down = await api("PATCH", "/formation", { web: "-2" });
     expect(down.json.formation).toEqual({ web: 1 });
-    expect((await dockerContainers(p.ns, app, "app")).length).toBe(1);
+    // web.2 and web.3 left the route at once and drain in the background (PAAS_DRAIN_SECONDS).
+    expect((await p.get(app, "/cgi-bin/env")).body).toContain("dyno=web.1");
+    expect(
+      await eventually(async () => (await dockerContainers(p.ns, app, "app")).length === 1, 30, 500),
+    ).toBe(true);
   });
 
   it("web=0 stops routing (503), web=1 serves again", async () => {
