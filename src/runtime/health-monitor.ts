@@ -80,8 +80,11 @@ export class HealthMonitor {
       ...checksOfType(checks, type, "readiness"),
     ];
     const unready = await this.unready.list(app);
+    // Only apps with liveness or readiness checks cost a look at Docker.
+    const checked = Object.keys(checks).some((type) => monitored(type).length > 0);
+    if (!checked && unready.size === 0) return;
     const containers =
-      release && !record?.checksDisabled
+      release && checked && !record?.checksDisabled
         ? (
             await this.docker.containers.list(
               ownedFilter(this.settings.namespace, app, [
