@@ -1,5 +1,6 @@
 import { buildCacheScenario } from "./build-cache.js";
 import { deployScenario } from "./deploy.js";
+import { logsScenario } from "./logs.js";
 import { domainsScenario } from "./domains.js";
 import { routerScenario } from "./router.js";
 import type { Cleanup, Say } from "./util.js";
@@ -91,6 +92,7 @@ export const SCENARIOS: readonly Scenario[] = [
   buildCacheScenario,
   zeroDowntimeScenario,
   domainsScenario,
+  logsScenario,
 ];
 
 export function verdict(r: Ratio): "PASS" | "MISS" | null {

@@ -153,6 +153,53 @@ export class ContainerStreams {
     return destroyer(stream);
   }
 
+  /**
+   * Attach to a container's output from its very start (`logs: true` replays what it already
+   * wrote), even before it starts: the only way to read a one-off that is removed as soon as
+   * it exits. No timestamps here; the caller stamps lines as they come.
+   */
+  async attach(
+    id: string,
+    tty: boolean,
+    onLine: (text: string) => void,
+    onEnd: (err?: unknown) => void,
+  ): Promise<Stop> {
+    const stream = (await this.docker.getContainer(id).attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      logs: true,
+    })) as NodeJS.ReadableStream;
+    const emit = (line: string) => onLine(line.replace(/\r$/, ""));
+    const out = lineSplitter(emit);
+    const err = lineSplitter(emit);
+    let pending: Buffer = Buffer.alloc(0);
+    let ended = false;
+    const end = (e?: unknown) => {
+      if (ended) return;
+      ended = true;
+      out.end();
+      err.end();
+      onEnd(e);
+    };
+    stream.on("data", (b: Buffer) => {
+      if (tty) return out.push(b);
+      pending = pending.length ? Buffer.concat([pending, b]) : b;
+      let i = 0;
+      while (i + 8 <= pending.length) {
+        const len = pending.readUInt32BE(i + 4);
+        if (i + 8 + len > pending.length) break;
+        (pending[i] === 2 ? err : out).push(pending.subarray(i + 8, i + 8 + len));
+        i += 8 + len;
+      }
+      pending = pending.subarray(i);
+    });
+    stream.on("end", () => end());
+    stream.on("close", () => end());
+    stream.on("error", (e) => end(e));
+    return destroyer(stream);
+  }
+
   /** Live stats of a running container, about once a second. */
   async stats(id: string, onSample: (s: StatsSample) => void, onEnd: () => void): Promise<Stop> {
     const stream = (await this.docker.getContainer(id).stats({ stream: true })) as NodeJS.ReadableStream;

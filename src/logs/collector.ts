@@ -42,6 +42,7 @@ export class Collector {
   private stopping = new Map<string, string>();
   private samples = new Map<string, { app: string; process: string; name: string; s: StatsSample }>();
   private statsTimer: NodeJS.Timeout | null = null;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly namespace: string,
@@ -75,10 +76,13 @@ export class Collector {
         this.docker.streams
           .events(
             { type: ["container"], ...ownedFilter(this.namespace) },
-            (e) =>
-              void this.onEvent(e).catch((err) =>
-                this.log("collector event failed", { error: messageOf(err) }),
-              ),
+            // One at a time, in Docker's order: a fast container's start, exit and removal
+            // must not overtake each other.
+            (e) => {
+              this.queue = this.queue
+                .then(() => this.onEvent(e))
+                .catch((err) => this.log("collector event failed", { error: messageOf(err) }));
+            },
             () => resolve(),
           )
           .then((stop) => {
@@ -113,7 +117,11 @@ export class Collector {
     if (!KINDS.has(a[LABEL.kind] ?? "") || !a[LABEL.app]) return;
     const app = a[LABEL.app];
     const action = e.Action;
-    if (action === "start") {
+    if (action === "create" && a[LABEL.kind] !== "app") {
+      // One-offs (release phase, paas run) may be gone a moment after they exit: read them
+      // from their creation on.
+      await this.attachOneOff(e.id);
+    } else if (action === "start") {
       const who = await this.who(e.id);
       if (!who) return;
       if (this.died.has(e.id) || who.restarts > 0) this.writer.emit(app, who.process, "Restarting");
@@ -205,6 +213,42 @@ export class Collector {
     } catch (err) {
       this.attached.delete(id);
       this.log("collector could not follow a container", {
+        container: id.slice(0, 12),
+        error: messageOf(err),
+      });
+    }
+  }
+
+  /** A one-off's output from its creation on, stamped as it arrives; the cursor follows it. */
+  private async attachOneOff(id: string): Promise<void> {
+    if (this.stopped || this.attached.has(id)) return;
+    const entry: Attached = { app: "", process: "", stop: () => {} };
+    this.attached.set(id, entry);
+    try {
+      const who = await this.who(id);
+      if (!who?.app) {
+        this.attached.delete(id);
+        return;
+      }
+      entry.app = who.app;
+      entry.process = who.process;
+      entry.stop = await this.docker.streams.attach(
+        id,
+        who.tty,
+        (text) => {
+          this.writer.write(who.app, "app", who.process, text);
+          // Docker's form, so a collector restart resumes this one-off from about here.
+          this.writer.cursor(id, new Date().toISOString());
+        },
+        () => {
+          this.attached.delete(id);
+          this.samples.delete(id);
+          entry.stopStats?.();
+        },
+      );
+    } catch (err) {
+      this.attached.delete(id);
+      this.log("collector could not attach to a one-off", {
         container: id.slice(0, 12),
         error: messageOf(err),
       });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fsp from "node:fs/promises";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerContainers, httpGet, Platform, ROOT } from "../helpers/platform.js";
@@ -67,6 +68,8 @@ describe("paas logs: one stream per app", () => {
   let pushOutput = "";
   const captured: string[] = [];
   let tail: Tail | null = null;
+  let drainBytes = "";
+  const receiver = net.createServer((sock) => sock.on("data", (d: Buffer) => (drainBytes += d.toString())));
 
   const cli = async (args: string[]) => {
     const res = await p.cli([...args, "-a", app]);
@@ -87,6 +90,7 @@ describe("paas logs: one stream per app", () => {
   };
 
   beforeAll(async () => {
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", () => r()));
     await p.start();
     const login = await p.cli(["login", "--api", p.apiUrl, "--token", p.token]);
     expect(login.code, login.stderr).toBe(0);
@@ -103,6 +107,7 @@ describe("paas logs: one stream per app", () => {
 
   afterAll(async () => {
     tail?.stop();
+    receiver.close();
     await p.stop();
     if (repo) await fsp.rm(repo, { recursive: true, force: true });
   });
@@ -178,6 +183,13 @@ describe("paas logs: one stream per app", () => {
     await until("web.2 in the tail", async () => {
       await say("after-scale");
       return t.has((l) => l.process === "web.2" && l.message === "said: after-scale");
+    });
+    await until("the scale event", async () =>
+      t.has((l) => l.process === "api" && /^Scaled to (\S+ )*web@2( |$)/.test(l.message)),
+    ).catch((err) => {
+      throw new Error(
+        `${err}: ${JSON.stringify(t.lines.filter((l) => l.source === "paas" && l.process !== "router"))}`,
+      );
     });
     // Crash: the container exits, Docker restarts it, the tail goes on.
     await p.get(app, "/cgi-bin/crash").catch(() => null);
@@ -264,12 +276,39 @@ describe("paas logs: one stream per app", () => {
     expect(table.stdout).toMatch(/web\.1 .* \d+(\.\d+)?%\s+\d+(\.\d+)? ?[KMG]i?B? \/ 512 ?MiB/);
   });
 
+  it("sends the app's lines to its syslog drain, and drains shows what was delivered", async () => {
+    const bad = await cli(["drains:add", "ftp://127.0.0.1:1"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: drain URLs start with syslog:\/\//);
+    const url = `syslog://127.0.0.1:${(receiver.address() as net.AddressInfo).port}`;
+    const add = await cli(["drains:add", url]);
+    expect(add.code, add.stderr).toBe(0);
+    await until("a line at the drain", async () => {
+      await say("to-the-drain");
+      return drainBytes.includes("app web.1 - - said: to-the-drain");
+    });
+    expect(drainBytes).toMatch(/^\d+ <190>1 \S+ d\.[0-9a-f-]+ (app|paas) \S+ - - /);
+    await until("drains to count deliveries", async () => {
+      const list = JSON.parse((await cli(["drains", "--json"])).stdout) as {
+        url: string;
+        delivered: number;
+      }[];
+      return list.length === 1 && list[0].url === url && list[0].delivered > 0;
+    });
+    const table = await cli(["drains"]);
+    expect(table.stdout).toMatch(/URL\s+TOKEN\s+DELIVERED\s+DROPPED\s+LAST ERROR/);
+    const remove = await cli(["drains:remove", url]);
+    expect(remove.code, remove.stderr).toBe(0);
+    expect((await cli(["drains"])).stdout).toContain("has no log drains");
+  });
+
   it("writes no config value in anything the platform printed", async () => {
     tail?.stop();
     const everything = [
       pushOutput,
       p.output,
       tail?.raw ?? "",
+      drainBytes,
       ...captured,
       JSON.stringify(await logsJson()),
     ].join("\n");

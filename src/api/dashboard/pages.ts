@@ -1,5 +1,8 @@
 import express, { type Response } from "express";
 import { invalid, isPaasError } from "../../errors.js";
+import { formatLine } from "../../logs/line.js";
+import { withMetrics } from "../../logs/metrics.js";
+import { recentLines } from "../../logs/reader.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { createApp, restartApp, rollbackApp, scaleApp } from "../operations.js";
@@ -57,11 +60,12 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
       const { name, record: rec } = appOf(res);
       const summary = await appSummary(s, name);
       const [processes, formation, config, releases, logs] = await Promise.all([
-        s.reader.ps(name),
+        s.reader.ps(name).then((list) => withMetrics(s.store, name, list)),
         s.store.formation.get(name),
         s.store.config.get(name),
         s.store.releases.list(name),
-        s.reader.logs(name, LOG_LINES),
+        // The app's stream (output, router lines, events), as `paas logs` prints it.
+        recentLines(s.store, name, LOG_LINES, {}).then((lines) => lines.map(formatLine)),
       ]);
       const current = releases.find((x) => x.version === rec.release && x.image) ?? null;
       const types = current
