@@ -186,7 +186,9 @@ export class Deployer {
 
   /** Stop one container: out of the route first, then SIGTERM with grace. */
   async stopOne(app: string, _release: Release, slot: Slot): Promise<void> {
-    const existing = await this.runtime.appContainers(app);
+    // An old web.1 still draining is not the web.1 the user means.
+    const draining = await this.retirer.sweep(app);
+    const existing = (await this.runtime.appContainers(app)).filter((c) => !draining.has(c.Id));
     const target = existing.find((c) => slotOf(c).type === slot.type && slotOf(c).index === slot.index);
     if (!target) throw invalid(`${slot.type}.${slot.index} is not running; see \`paas ps\``);
     const unready = await unreadyIds(this.store, app);
