@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import { EMPTY_APP_JSON } from "../app-json/app-json.js";
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL } from "../docker/labels.js";
@@ -9,7 +10,6 @@ import { type Release, releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import type { Backend } from "../store/routes.js";
 import { unreadyIds } from "../store/unready.js";
-import { EMPTY_APP_JSON } from "../app-json/app-json.js";
 import { checkPlanFor, runChecks } from "./checks.js";
 import { startBatches } from "./formation-rule.js";
 import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
