@@ -26,6 +26,9 @@ export type NewJob =
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
 
+/** Quiet follow rounds (~2 s each) with a job waiting and no worker connected before giving up. */
+const NO_WORKER_CHECKS = 5;
+
 /**
  * The producer side of the build queue: enqueue in push order (a per-app sequence number)
  * and follow a build's log until its end, noticing a worker that died on the way.
@@ -122,6 +125,27 @@ export class BuildQueue {
         ok: false,
         message: `build failed: ${job.failedReason || "the build worker stopped"}`,
       };
+    }
+    if (
+      (state === "waiting" || state === "delayed" || state === "prioritized") &&
+      quietChecks >= NO_WORKER_CHECKS
+    ) {
+      // Nothing takes jobs (no process runs the worker role): say so rather than wait forever,
+      // and take the job back so that a worker started later does not run what was refused.
+      if ((await this.queue.getWorkersCount()) === 0) {
+        const removed = await job.remove().then(
+          () => true,
+          () => false,
+        );
+        if (removed) {
+          return {
+            type: "end",
+            ok: false,
+            code: "unavailable",
+            message: "no worker is running to do this: start `paas server` with the worker role (PAAS_ROLES)",
+          };
+        }
+      }
     }
     if (state === "active" && quietChecks >= 3) {
       // bullmq keeps a lock key alive while a worker holds the job.

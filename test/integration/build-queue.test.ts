@@ -363,3 +363,35 @@ describe("build queue with a worker that dies mid-job", () => {
     expect(ran).toEqual([second]);
   });
 });
+
+describe("build queue with no worker at all", () => {
+  const ns = randomNs("tqn");
+  let redis: Redis;
+  let queue: BuildQueue;
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    queue = new BuildQueue(storeOver(redis, ns), REDIS_URL);
+  });
+
+  afterAll(async () => {
+    await queue?.close();
+    if (redis) {
+      await deleteNamespace(redis, ns);
+      redis.disconnect();
+    }
+  });
+
+  it("ends the follower's wait with 'no worker' (503) and takes the job back", async () => {
+    const id = await queue.enqueue(releaseJob("lonely-app", "nobody takes this"));
+    const end = await within(
+      queue.follow(id, () => {}),
+      40_000,
+      "the no-worker verdict",
+    );
+    expect(end).toMatchObject({ type: "end", ok: false, code: "unavailable" });
+    expect(end.type === "end" && end.message).toMatch(/no worker is running/);
+    // A worker started later must not run what the user was told was refused.
+    expect(await queue.queue.getJob(id)).toBeUndefined();
+  });
+});
