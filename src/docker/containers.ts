@@ -183,8 +183,11 @@ export class Containers {
     })) as unknown as Duplex;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    if (tty) socket.pipe(stdout);
-    else {
+    if (tty) {
+      // A TTY merges everything into one stream: there is no stderr to wait for.
+      socket.pipe(stdout);
+      stderr.end();
+    } else {
       container.modem.demuxStream(socket, stdout, stderr);
       socket.on("end", () => {
         stdout.end();
