@@ -75,7 +75,10 @@ async function handleGit(deps: GitDeps, req: Request, res: Response): Promise<vo
 
   const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
   req.pipe(child.stdin);
-  child.stdin.on("error", () => {});
+  // The client may hang up mid-push (EPIPE): worth a line, not a crash.
+  child.stdin.on("error", (err) =>
+    deps.log("git http-backend input closed early", { app, error: err.message }),
+  );
   child.stderr.on("data", (d: Buffer) => deps.log("git http-backend", { app, stderr: d.toString().trim() }));
   // CGI output: headers, blank line, body.
   let head = Buffer.alloc(0);

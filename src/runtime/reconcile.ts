@@ -240,6 +240,7 @@ export class Reconciler {
   /** Docker's event stream: a container died or started -> reconcile its app soon. */
   private async watchEvents(): Promise<void> {
     let backoff = 1000;
+    let lost = false;
     while (!this.stopped) {
       try {
         const stream = (await this.docker.raw.getEvents({
@@ -255,6 +256,8 @@ export class Reconciler {
         })) as NodeJS.ReadableStream;
         this.events = stream;
         backoff = 1000;
+        if (lost) this.log("following Docker events again");
+        lost = false;
         // After (re)connecting, dockerd may have restarted: check everything.
         void this.all();
         await new Promise<void>((resolve) => {
@@ -276,11 +279,17 @@ export class Reconciler {
             }
           });
           stream.on("end", () => resolve());
-          stream.on("error", () => resolve());
+          stream.on("error", (err) => {
+            if (!this.stopped) this.log("Docker event stream failed", { error: messageOf(err) });
+            resolve();
+          });
           stream.on("close", () => resolve());
         });
-      } catch {
-        // dockerd is down: retry with backoff.
+      } catch (err) {
+        // dockerd is down: say so once, and retry with backoff.
+        if (!lost && !this.stopped)
+          this.log("cannot follow Docker events; retrying", { error: messageOf(err) });
+        lost = true;
       }
       if (this.stopped) return;
       await new Promise((r) => setTimeout(r, backoff));
