@@ -166,4 +166,21 @@ describe("draining in the background, and the stay-up window after the switch", 
     expect(left.map((c) => `${c.Labels["paas.release"]}:${c.State}`)).toEqual(["v3:running"]);
     expect(await redis.hlen(`${p.ns}:retiring:${app}`)).toBe(0);
   });
+  it("a drain still ends after a platform restart: the record outlives the process", async () => {
+    await setVersion("five");
+    const res = await push();
+    expect(res.code, res.out).toBe(0);
+    expect(res.out).toContain("Released v5");
+    const old = (await webs()).filter((c) => c.Labels["paas.release"] !== "v5");
+    expect(old.map((c) => `${c.Labels["paas.release"]}:${c.State}`)).toEqual(["v3:running"]);
+    await p.restart();
+    // The new process found the record: the container is still draining, not removed at once
+    // as an old release's container would be, and it goes at its deadline.
+    expect((await webs()).some((c) => c.Id === old[0].Id)).toBe(true);
+    const gone = await eventually(async () => !(await webs()).some((c) => c.Id === old[0].Id));
+    expect(gone, p.output.slice(-4000)).toBe(true);
+    expect(await redis.hlen(`${p.ns}:retiring:${app}`)).toBe(0);
+    expect((await webs()).map((c) => c.Labels["paas.release"])).toEqual(["v5"]);
+    expect((await p.get(app)).body).toContain("hello five");
+  });
 });
