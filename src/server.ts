@@ -39,7 +39,8 @@ export interface RunningServer {
   settings: Settings;
   apiPort: number | null;
   routerPort: number | null;
-  adminTokenFile: string;
+  /** Where the admin token is; null without the api and git roles (they issue and check it). */
+  adminTokenFile: string | null;
   close(): Promise<void>;
 }
 
@@ -73,8 +74,11 @@ export async function startServer(
   const oneOffs = new OneOffs(settings, store, docker);
   const queue = new BuildQueue(store, settings.redisUrl, logger.child("queue"));
   const repos = new Repos(settings.dataDir);
-  const { file: adminTokenFile } = await ensureAdminToken(store, settings.dataDir);
   const has = (r: Role) => settings.roles.includes(r);
+  // Only where tokens are checked: a worker on another host (another data dir) must not
+  // issue a new admin token and so revoke the operator's.
+  const adminTokenFile =
+    has("api") || has("git") ? (await ensureAdminToken(store, settings.dataDir)).file : null;
   // Every app's log stream: the collector and drains run with the worker role (one per engine).
   const logs = startLogs({ settings, store, docker, logger, worker: has("worker") });
   // Stopping order: no new background work, then finish builds in flight (their pushers get
@@ -243,12 +247,18 @@ export async function runServer(opts: { roles?: string[] } = {}): Promise<void> 
   if (s.apiPort !== null) out(`  API and git:  ${s.settings.apiUrl}  (listening on ${host}:${s.apiPort})`);
   if (s.routerPort !== null)
     out(`  router:       http://<app>.${s.settings.domain}:${s.routerPort}  (listening on ${host})`);
+  if (s.adminTokenFile === null) return stopOnSignals(s, out);
   out(`  admin token:  ${s.adminTokenFile}`);
   out("");
   out("Next:");
   out(`  paas login --api ${s.settings.apiUrl} --token $(cat ${s.adminTokenFile})`);
   out("  cd your-app && paas apps:create");
   out("  git push paas main");
+  stopOnSignals(s, out);
+}
+
+/** Stop cleanly on SIGTERM/SIGINT: finish in-flight work first. */
+function stopOnSignals(s: RunningServer, out: (l: string) => void): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -95,6 +95,8 @@ describe("an API without Docker and a separate worker", () => {
   it("each process runs only the roles it was given", async () => {
     expect(p.output).toContain("roles: api, git, router");
     expect(workerOutput).toContain("roles: worker");
+    // Tokens are issued and checked where the API runs; a worker never issues one.
+    expect(workerOutput).not.toContain("admin token");
   });
 
   it("a push is built and released by the worker and served by the API host's router", async () => {
