@@ -1,10 +1,10 @@
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../app-json/app-json.js";
 import { LABEL, ownedLabels } from "../docker/labels.js";
 import { BuildFailed } from "../errors.js";
 import type { AppName } from "../names.js";
-import { type AppJson, EMPTY_APP_JSON, parseAppJson } from "../app-json/app-json.js";
 import { commitPredeploy } from "../runtime/predeploy.js";
 import { appUrl, type ReleaseDeps, releaseLive, rerelease, rollback } from "../runtime/release.js";
 import { releaseTag, saveRelease } from "../store/releases.js";

@@ -1,4 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { parseAppJson } from "../../src/app-json/app-json.js";
+import {
+  cronJobId,
+  DEFAULT_CONCURRENCY_POLICY,
+  dueTime,
+  nextTime,
+  parseCronEntries,
+} from "../../src/app-json/cron-spec.js";
 import { cronRows, describeLastRun } from "../../src/cli/commands/cron.js";
 import { commandLine, parseEnvPairs } from "../../src/cli/run-session.js";
 import {
@@ -11,14 +19,6 @@ import {
   STDIN,
   STDOUT,
 } from "../../src/run-protocol.js";
-import { parseAppJson } from "../../src/app-json/app-json.js";
-import {
-  cronJobId,
-  DEFAULT_CONCURRENCY_POLICY,
-  dueTime,
-  nextTime,
-  parseCronEntries,
-} from "../../src/app-json/cron-spec.js";
 import { dynoName, planOneOff, resolveCommand } from "../../src/runtime/oneoff-plan.js";
 import type { Release } from "../../src/store/releases.js";
 

@@ -1,7 +1,7 @@
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
-import { PaasError } from "../../src/errors.js";
 import { parseAppJson } from "../../src/app-json/app-json.js";
+import { PaasError } from "../../src/errors.js";
 import { type CheckClock, checkPlanFor, runChecks } from "../../src/runtime/checks.js";
 import { applyScale } from "../../src/runtime/operations.js";
 import { planReconcile } from "../../src/runtime/reconcile.js";
