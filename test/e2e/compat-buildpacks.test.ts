@@ -24,10 +24,10 @@ describe("buildpack apps that ask for runtime versions", () => {
     for (const r of repos) await fsp.rm(r, { recursive: true, force: true });
   });
 
-  async function deploy(fixture: string, mutate?: (dir: string) => Promise<void>) {
+  async function deploy(fixture: string, mutate?: (dir: string) => Promise<void>, name = fixture) {
     const repo = await p.fixtureRepo(fixture, mutate);
     repos.push(repo);
-    const app = `${fixture.replace("compat-", "cb-")}-${suffix}`;
+    const app = `${name.replace("compat-", "cb-")}-${suffix}`;
     const created = await p.cli(["apps:create", app], { cwd: repo });
     expect(created.code, created.stderr).toBe(0);
     const push = await p.git(["push", "paas", "main"], repo);
@@ -63,6 +63,27 @@ describe("buildpack apps that ask for runtime versions", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatch(
       /^running on node v20\.\d+\.\d+; built with node v20\.\d+\.\d+ and npm 10\.\d+\.\d+; ms\(60000\)=1m\n$/,
+    );
+  });
+
+  it("engines.npm picks the npm the build uses, with the stack's Node", async () => {
+    const d = await deploy(
+      "compat-node20",
+      async (dir) => {
+        const file = path.join(dir, "package.json");
+        const pkg = JSON.parse(await fsp.readFile(file, "utf8"));
+        pkg.engines = { npm: "10.x" };
+        await fsp.writeFile(file, JSON.stringify(pkg, null, 2));
+      },
+      "compat-npm10",
+    );
+    expect(d.code, d.out).toBe(0);
+    expect(d.out).toMatch(/engines\.npm "10\.x": using npm 10\.\d+\.\d+/);
+    expect(d.out).toMatch(/-----> Using npm 10\.\d+\.\d+ with Node\.js v18\./);
+    const res = await p.get(d.app);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatch(
+      /^running on node v18\.\d+\.\d+; built with node v18\.\d+\.\d+ and npm 10\.\d+\.\d+;/,
     );
   });
 
