@@ -33,6 +33,7 @@ import { OneOffs } from "./runtime/oneoff.js";
 import { Reconciler } from "./runtime/reconcile.js";
 import { Runtime } from "./runtime/runtime.js";
 import { logConnection } from "./store/connection-log.js";
+import { watchStore } from "./store/health.js";
 import { openStore } from "./store/index.js";
 
 export interface RunningServer {
@@ -68,6 +69,10 @@ export async function startServer(
       `cannot reach Redis at ${settings.redisUrl} (${messageOf(err)}): run \`npm run setup\` or set PAAS_REDIS_URL`,
     );
   }
+  // A Redis that hangs without closing the connection counts as unreachable too.
+  watchStore(store.redis, {
+    onHung: () => log("redis stopped answering: reconnecting", { connection: "state" }),
+  });
   const docker = connectDocker();
   const runtime = new Runtime(settings, docker);
   const deployer = new Deployer(settings, store, docker, runtime);

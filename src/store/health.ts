@@ -49,3 +49,53 @@ export function isStoreConnectionError(err: unknown): boolean {
     err.message,
   );
 }
+
+/**
+ * A Redis that stops answering without closing its connection (a hung server, a network
+ * that drops packets) leaves ioredis "ready" and every command waiting. Ping it every
+ * `everyMs`; when a ping gets no answer within `timeoutMs`, or a reconnect hangs in its
+ * handshake as long, drop the connection: commands waiting fail at once (the API answers
+ * 503) and ioredis reconnects on its own. Returns a stop function.
+ */
+export function watchStore(
+  redis: Redis,
+  opts: { everyMs?: number; timeoutMs?: number; onHung?: () => void } = {},
+): () => void {
+  const everyMs = opts.everyMs ?? 500;
+  const timeoutMs = opts.timeoutMs ?? 1_000;
+  let busy = false;
+  let connectingSince: number | null = null;
+  const drop = () => {
+    opts.onHung?.();
+    // Destroy rather than end the socket: a hung peer never completes a graceful close.
+    // ioredis sees the close, fails what waits, and reconnects.
+    redis.stream?.destroy();
+  };
+  const timer = setInterval(() => {
+    if (redis.status === "connect") {
+      connectingSince ??= Date.now();
+      if (Date.now() - connectingSince > timeoutMs) {
+        connectingSince = null;
+        drop();
+      }
+      return;
+    }
+    connectingSince = null;
+    if (redis.status !== "ready" || busy) return;
+    busy = true;
+    let answered = false;
+    const deadline = setTimeout(() => {
+      if (!answered && redis.status === "ready") drop();
+    }, timeoutMs);
+    redis
+      .ping()
+      .catch(() => {})
+      .finally(() => {
+        answered = true;
+        busy = false;
+        clearTimeout(deadline);
+      });
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -153,4 +153,22 @@ describe("the platform while its Redis is away", () => {
     expect(push.code, push.stdout + push.stderr).toBe(0);
     expect((await p.get(app)).body).toContain("hello during the outage");
   });
+  it("a Redis that hangs without closing the connection counts as unreachable too", async () => {
+    // SIGSTOP: the socket stays open and nothing answers (a hung server, a partition).
+    redis!.kill("SIGSTOP");
+    try {
+      const latencies: number[] = [];
+      for (const route of ["/apps", `/apps/${app}/config`, "/apps"]) {
+        const res = await api("GET", route);
+        latencies.push(Math.round(res.ms));
+        expect(res.status, res.text).toBe(503);
+        expect(JSON.parse(res.text).error.message).toMatch(LINE);
+      }
+      console.log(`API answers while Redis hangs, ms: ${latencies.join(", ")}`);
+      expect((await p.get(app)).status).toBe(200);
+    } finally {
+      redis!.kill("SIGCONT");
+    }
+    expect(await eventually(async () => (await api("GET", `/apps/${app}/config`)).status === 200)).toBe(true);
+  });
 });
