@@ -107,6 +107,7 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const burst = p.get(APP, `/cgi-bin/burst?${LINES}`, 120_000);
   let firstTs: number | null = null;
   let streamDoneAt: number | null = null;
+  let lastTs: number | null = null;
   await waitFor(
     "the burst's last line in the stream",
     async () => {
@@ -116,8 +117,10 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
         const hit = first.find(([, f]) => f[f.indexOf("msg") + 1] === "burst line 1");
         if (hit) firstTs = Date.parse(hit[1][hit[1].indexOf("ts") + 1]);
       }
-      if (recent.some((l) => l.msg === `burst line ${LINES}`)) {
+      const last = recent.find((l) => l.msg === `burst line ${LINES}`);
+      if (last) {
         streamDoneAt = Date.now();
+        lastTs = Date.parse(last.ts);
         return true;
       }
       return undefined;
@@ -175,10 +178,17 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
   const streamS = firstTs !== null && streamDoneAt !== null ? (streamDoneAt - firstTs) / 1000 : null;
   const drainS = firstTs !== null && drain.lastAt ? (drain.lastAt - firstTs) / 1000 : null;
   const streamRate = streamS ? LINES / streamS : null;
+  // Baseline: how fast the container printed (Docker's timestamps of the first and last line).
+  const printS = firstTs !== null && lastTs !== null ? (lastTs - firstTs) / 1000 : null;
+  const printRate = printS ? LINES / printS : null;
   const drainRate = drainS ? drain.received / drainS : null;
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   const rows: ResultRow[] = [
+    {
+      label: "container printing (baseline)",
+      metrics: { lines: { value: LINES, unit: "" }, "lines/s": { value: printRate, unit: "/s" } },
+    },
     {
       label: "one container -> stream",
       metrics: {
@@ -206,6 +216,11 @@ async function run(ctx: BenchContext): Promise<ScenarioResult> {
     },
   ];
   const ratios: Ratio[] = [
+    {
+      name: "stream / container printing",
+      value: streamRate !== null && printRate !== null ? streamRate / printRate : null,
+      of: "how close collection keeps up with the container (1.0: as fast as it prints)",
+    },
     {
       name: "stream lines/s",
       value: streamRate,

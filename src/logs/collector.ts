@@ -43,6 +43,8 @@ export class Collector {
   private samples = new Map<string, { app: string; process: string; name: string; s: StatsSample }>();
   private statsTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
+  /** Last Docker timestamp read per container: ahead of the stored one until the writer flushes. */
+  private lastTs = new Map<string, string>();
 
   constructor(
     private readonly namespace: string,
@@ -152,7 +154,10 @@ export class Collector {
       this.stopping.delete(e.id);
       // Read to the end first (the follow stream ends by itself), then forget the cursor.
       setTimeout(() => {
-        if (!this.attached.has(e.id)) void this.store.logs.forgetCursor(e.id).catch(() => {});
+        if (!this.attached.has(e.id)) {
+          this.lastTs.delete(e.id);
+          void this.store.logs.forgetCursor(e.id).catch(() => {});
+        }
         const name = (a.name ?? "").replace(/^\//, "");
         if (name) void this.store.metrics.forget(app, name).catch(() => {});
       }, 5000).unref();
@@ -192,20 +197,23 @@ export class Collector {
       }
       entry.app = who.app;
       entry.process = who.process;
-      const cursor = await this.store.logs.cursor(id);
+      // A follow that ended (log rotation, a restart) resumes from what this process read.
+      const cursor = this.lastTs.get(id) ?? (await this.store.logs.cursor(id));
       const since = cursor ? dockerSince(cursor) : null;
-      let gate = cursor ? dockerTsKey(cursor) : null;
+      let newest = cursor ? dockerTsKey(cursor) : "";
       entry.stop = await this.docker.streams.logs(
         id,
         { since: since ?? undefined, follow: true, tty: who.tty },
         (ts, text) => {
-          // `since` is inclusive and coarse: skip what was stored before, then stop comparing.
-          if (gate !== null) {
-            if (dockerTsKey(ts) <= gate) return;
-            gate = null;
-          }
+          // A container's lines come in time order. Anything not newer than the newest seen is
+          // a repeat: `since` is inclusive, and Docker's follow replays lines when the
+          // json-file log rotates under it.
+          const key = dockerTsKey(ts);
+          if (key <= newest) return;
+          newest = key;
           this.writer.write(who.app, "app", who.process, text, fromDockerTs(ts) ?? undefined);
           this.writer.cursor(id, ts);
+          this.lastTs.set(id, ts);
         },
         () => void this.detached(id),
       );

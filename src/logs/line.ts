@@ -34,6 +34,17 @@ export function rfc3339(date: Date, micros = 0): string {
  * is not one (then the caller uses the time it read the line).
  */
 export function fromDockerTs(raw: string): string | null {
+  // The common case without a regex (one call per line of output): ...:SS.fffffffffZ
+  if (
+    raw.length > 20 &&
+    raw.length <= 30 &&
+    raw[19] === "." &&
+    raw[raw.length - 1] === "Z" &&
+    raw[10] === "T"
+  ) {
+    const frac = raw.slice(20, raw.length - 1);
+    return `${raw.slice(0, 19)}.${frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, "0")}+00:00`;
+  }
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(raw);
   if (!m) return null;
   return `${m[1]}.${(m[2] ?? "").padEnd(9, "0").slice(0, 6)}+00:00`;
@@ -49,12 +60,16 @@ export function dockerSince(raw: string): string | null {
 
 /** Docker timestamps compare as strings only when their fractions have the same width. */
 export function dockerTsKey(raw: string): string {
+  // Full nanoseconds already compare as they are (one call per line of output).
+  if (raw.length === 30 && raw[29] === "Z") return raw.slice(0, 29);
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(raw);
   return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}` : raw;
 }
 
 /** Split a message into pieces of at most MAX_LINE_BYTES UTF-8 bytes. */
 export function splitMessage(message: string, max = MAX_LINE_BYTES): string[] {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most lines need no counting.
+  if (message.length * 3 <= max) return [message];
   if (Buffer.byteLength(message) <= max) return [message];
   const out: string[] = [];
   let piece = "";

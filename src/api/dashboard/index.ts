@@ -3,6 +3,7 @@ import { isPaasError, messageOf } from "../../errors.js";
 import { loadApp } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
+import { dashboardLive } from "./live.js";
 import { dashboardPages } from "./pages.js";
 import { csrfMatches, DashboardSessions, type Session } from "./sessions.js";
 import { type LayoutContext, Views } from "./view.js";
@@ -15,7 +16,7 @@ const SECURITY_HEADERS = {
   // Pages show config values and logs: never cache them, never frame them.
   "Cache-Control": "no-store",
   "Content-Security-Policy":
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "X-Frame-Options": "DENY",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "same-origin",
@@ -141,6 +142,7 @@ export function dashboardRouter(s: Services): express.Router {
 
   // The same app prologue as the REST API: pages under /apps/:app use appOf(res).
   r.use("/apps/:app", loadApp(s.store));
+  r.use(dashboardLive(s));
   r.use(dashboardPages(s, views, sessions));
 
   r.use((req, res) => {

@@ -65,7 +65,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
         s.store.config.get(name),
         s.store.releases.list(name),
         // The app's stream (output, router lines, events), as `paas logs` prints it.
-        recentLines(s.store, name, LOG_LINES, {}).then((lines) => lines.map(formatLine)),
+        recentLines(s.store, name, LOG_LINES, {}),
       ]);
       const current = releases.find((x) => x.version === rec.release && x.image) ?? null;
       const types = current
@@ -85,7 +85,9 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
           current: x.version === rec.release,
           canRollback: x.status === "succeeded" && x.image !== null && x.version < rec.release,
         })),
-        logs,
+        logs: logs.map(formatLine),
+        // The live part of the page goes on from the last line shown.
+        logsAfter: logs.at(-1)?.id ?? (await s.store.logs.lastId(name)),
       });
     }),
   );
