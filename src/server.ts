@@ -75,7 +75,7 @@ export async function startServer(
   });
   const docker = connectDocker();
   const runtime = new Runtime(settings, docker);
-  const deployer = new Deployer(settings, store, docker, runtime);
+  const deployer = new Deployer(settings, store, docker, runtime, logger.child("deploy"));
   const oneOffs = new OneOffs(settings, store, docker);
   const queue = new BuildQueue(store, settings.redisUrl, logger.child("queue"));
   const repos = new Repos(settings.dataDir);
