@@ -27,6 +27,8 @@ export interface Settings {
   /** ACME directory URL and account email for certs:auto. */
   acmeDirectory: string;
   acmeEmail: string | null;
+  /** Offer HTTP/2 to clients on the HTTPS listener (ALPN). */
+  http2: boolean;
   bind: string;
   roles: Role[];
   buildConcurrency: number;
@@ -105,6 +107,7 @@ export const SETTINGS_DOC: SettingDoc[] = [
     description: "ACME directory URL for paas certs:auto",
   },
   { name: "PAAS_ACME_EMAIL", default: "(none)", description: "contact email of the ACME account" },
+  { name: "PAAS_HTTP2", default: "on", description: "offer HTTP/2 on the HTTPS listener (ALPN): on or off" },
   { name: "PAAS_BIND", default: "127.0.0.1", description: "address the API and router listen on" },
   { name: "PAAS_ROLES", default: "api,git,worker,router", description: "roles this process runs" },
   {
@@ -240,6 +243,8 @@ export function loadSettings(env: Env = process.env): Settings {
     problems.push(`PAAS_ACME_DIRECTORY="${acmeDirectory}" must be an http(s) URL of an ACME directory`);
   }
   const acmeEmail = env.PAAS_ACME_EMAIL || null;
+  const http2 = str("PAAS_HTTP2", "on");
+  if (http2 !== "on" && http2 !== "off") problems.push(`PAAS_HTTP2="${http2}" must be on or off`);
   if (acmeEmail !== null && !/^[^@\s]+@[^@\s]+$/.test(acmeEmail)) {
     problems.push(`PAAS_ACME_EMAIL="${acmeEmail}" is not an email address`);
   }
@@ -305,6 +310,7 @@ export function loadSettings(env: Env = process.env): Settings {
     tlsKeyFile,
     acmeDirectory,
     acmeEmail,
+    http2: http2 !== "off",
     bind,
     roles,
     buildConcurrency: positiveInt("PAAS_BUILD_CONCURRENCY", 2),

@@ -34,7 +34,7 @@ export interface RouterOptions {
   /** How long close() waits for requests in flight (default 10s). */
   drainMs?: number;
   /** HTTPS (certificates by SNI) on `port`, and ACME challenge answers; without it, plain HTTP only. */
-  tls?: { certs: CertsStore; acme?: AcmeStore; port: number };
+  tls?: { certs: CertsStore; acme?: AcmeStore; port: number; http2?: boolean };
 }
 
 export interface Router {
@@ -167,6 +167,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
         certs: opts.tls.certs,
         subscriber: opts.subscriber,
         port: opts.tls.port,
+        http2: opts.tls.http2,
         host: opts.host ?? opts.settings.bind,
         onRequest: handleRequest,
         onUpgrade: proxy.handleUpgrade,
@@ -196,7 +197,7 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
       const httpsClosed = https?.close();
       await proxy.drain(opts.drainMs ?? 10_000);
       server.closeAllConnections();
-      https?.server.closeAllConnections();
+      https?.closeAll();
       await httpsClosed;
       proxy.destroy();
       await closed;

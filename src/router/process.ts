@@ -52,7 +52,7 @@ export async function runRouterProcess(
       tls:
         settings.httpsPort === null
           ? undefined
-          : { certs: store.certs, acme: store.acme, port: settings.httpsPort },
+          : { certs: store.certs, acme: store.acme, port: settings.httpsPort, http2: settings.http2 },
     });
   } catch (err) {
     subscriber.disconnect();

@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import tls, { type SecureContext } from "node:tls";
 import type { Redis } from "ioredis";
 import type { CertMaterial, CertsStore } from "../store/certs.js";
 import { DEFAULT_CERT } from "../store/certs.js";
+import { adaptHttp2 } from "./h2.js";
 
 // The HTTPS side of the router: a map of server name -> TLS context built from the
 // certificates in the store (reloaded per app from the change feed), and the listener that
@@ -60,7 +62,7 @@ export class SniCertificates {
     for (const app of apps) next.set(app, await this.certs.material(app));
     const def = await this.certs.defaultMaterial();
     this.byApp = next;
-    this.fallback = def ? this.entry(def) : null;
+    this.setDefault(def);
     this.rebuild();
   }
 
@@ -68,7 +70,7 @@ export class SniCertificates {
   async reload(app: string): Promise<void> {
     if (app === DEFAULT_CERT) {
       const def = await this.certs.defaultMaterial();
-      this.fallback = def ? this.entry(def) : null;
+      this.setDefault(def);
       return;
     }
     const list = await this.certs.material(app);
@@ -102,6 +104,10 @@ export class SniCertificates {
       .flat()
       .map((c) => ({ app: c.app, names: c.names, notAfter: c.notAfter }));
     return out;
+  }
+
+  private setDefault(def: CertMaterial | null): void {
+    this.fallback = def ? this.entry(def) : null;
   }
 
   private rebuild(): void {
@@ -146,25 +152,41 @@ export class SniCertificates {
 
 export interface HttpsServerOptions {
   sni: SniCertificates;
+  /** Offer HTTP/2 by ALPN (HTTP/1.1 clients are served as before on the same port). */
+  http2?: boolean;
   onRequest: (req: IncomingMessage, res: ServerResponse) => void;
   onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
+export type HttpsServer = https.Server | http2.Http2SecureServer;
+
 /**
- * The HTTPS server (HTTP/1.1). It is not listening yet: the caller listens, as it does for
- * plain HTTP, so worker processes can share the port. A client whose name no certificate
- * covers, with no platform default, fails the handshake.
+ * The HTTPS server: HTTP/1.1, or HTTP/2 and HTTP/1.1 by ALPN. It is not listening yet: the
+ * caller listens, as it does for plain HTTP, so worker processes can share the port. A
+ * client whose name no certificate covers, with no platform default, fails the handshake.
  */
-export function createHttpsServer(opts: HttpsServerOptions): https.Server {
-  const server = https.createServer({
+export function createHttpsServer(opts: HttpsServerOptions): HttpsServer {
+  const tlsOptions = {
     ...TLS_OPTIONS,
-    SNICallback: (servername, cb) => {
+    SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
       const context = opts.sni.context(servername);
       if (context) cb(null, context);
       else cb(new Error(`no certificate for ${servername}`));
     },
-  });
-  server.on("request", opts.onRequest);
+  };
+  let server: HttpsServer;
+  if (opts.http2) {
+    const h2 = http2.createSecureServer({ ...tlsOptions, allowHTTP1: true });
+    // HTTP/1.1 connections keep Node's http server defaults (keep-alive 5s) as on plain HTTP.
+    h2.on("request", (req, res) => {
+      if (req.httpVersionMajor === 2) adaptHttp2(req as never, res as never);
+      opts.onRequest(req as never, res as never);
+    });
+    server = h2;
+  } else {
+    server = https.createServer(tlsOptions);
+    server.on("request", opts.onRequest);
+  }
   server.on("upgrade", opts.onUpgrade);
   // A failed handshake (unknown name, a scanner) is the client's problem, not ours.
   server.on("tlsClientError", (_err, socket) => socket.destroy());
@@ -177,13 +199,16 @@ export interface HttpsListenerOptions extends Omit<HttpsServerOptions, "sni"> {
   subscriber: Redis;
   port: number;
   host: string;
+  http2?: boolean;
   log?: LogFn;
 }
 
 export interface HttpsListener {
   port: number;
-  server: https.Server;
+  server: HttpsServer;
   sni: SniCertificates;
+  /** Cut every connection (after the drain). */
+  closeAll(): void;
   /** Stop accepting and unsubscribe; connections are the caller's to drain. */
   close(): Promise<void>;
 }
@@ -192,6 +217,17 @@ export interface HttpsListener {
 export async function startHttpsListener(opts: HttpsListenerOptions): Promise<HttpsListener> {
   const log = opts.log ?? (() => {});
   const sni = new SniCertificates(opts.certs, log);
+  const server = createHttpsServer({
+    sni,
+    http2: opts.http2,
+    onRequest: opts.onRequest,
+    onUpgrade: opts.onUpgrade,
+  });
+  // Clients that send no server name (an IP address in the URL) fail the handshake: the
+  // server's own context has no certificate on purpose. Node adds the SNI context's
+  // certificate to the connection (SSL_use_certificate) instead of replacing the server's,
+  // so a default RSA-or-EC certificate there would beat an app's certificate of the other
+  // key type for clients that accept both.
   const reload = (app?: string) =>
     (app === undefined ? sni.loadAll() : sni.reload(app)).catch((err) =>
       log(`certificate reload failed, keeping the last good ones: ${(err as Error).message}`, { app }),
@@ -200,7 +236,13 @@ export async function startHttpsListener(opts: HttpsListenerOptions): Promise<Ht
   const onReady = () => void reload();
   opts.subscriber.on("ready", onReady);
   await reload();
-  const server = createHttpsServer({ sni, onRequest: opts.onRequest, onUpgrade: opts.onUpgrade });
+  // Every TLS connection, HTTP/1.1 or HTTP/2, so close can end them (an HTTP/2 server has no
+  // closeAllConnections).
+  const sockets = new Set<Socket>();
+  server.on("secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -220,13 +262,16 @@ export async function startHttpsListener(opts: HttpsListenerOptions): Promise<Ht
     port,
     server,
     sni,
+    closeAll: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: async () => {
       opts.subscriber.off("ready", onReady);
       await Promise.race([unsubscribe(), new Promise((r) => setTimeout(r, 1_000).unref())]);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      if ("closeIdleConnections" in server) server.closeIdleConnections();
       await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
-      server.closeAllConnections();
+      for (const s of sockets) s.destroy();
     },
   };
 }

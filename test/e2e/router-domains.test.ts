@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Keys } from "../../src/store/keys.js";
 import { RoutesStore } from "../../src/store/routes.js";
 import { freePort, httpGet, Platform, REDIS_URL, type Result, ROOT } from "../helpers/platform.js";
-import { loopbackDns, type Pebble, selfSigned, startPebble, tlsGet } from "../helpers/tls.js";
+import { h2Request, loopbackDns, type Pebble, selfSigned, startPebble, tlsGet } from "../helpers/tls.js";
 
 // Domains and TLS end to end: the real server and CLI, the real Redis, openssl-made
 // certificates, Debian's pebble as the ACME CA (its HTTP-01 checks come to our router on
@@ -17,11 +17,28 @@ import { loopbackDns, type Pebble, selfSigned, startPebble, tlsGet } from "../he
 // the Redis. The apps' backends are loopback HTTP servers put in the route table through
 // RoutesStore, the call the runtime makes after a deploy: what is under test is routing.
 
-/** A backend that answers with its name and the forwarded proto. */
+/** A backend that answers with its name, the forwarded proto and what it was sent. */
 async function backend(name: string): Promise<{ port: number; close(): void }> {
   const server = http.createServer((req, res) => {
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ name, proto: req.headers["x-forwarded-proto"], host: req.headers.host }));
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      const { host, cookie } = req.headers;
+      res.end(
+        JSON.stringify({
+          name,
+          proto: req.headers["x-forwarded-proto"],
+          host,
+          cookie,
+          method: req.method,
+          body,
+        }),
+      );
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { port: (server.address() as AddressInfo).port, close: () => server.close() };
@@ -193,10 +210,41 @@ describe("router domains and TLS", () => {
     expect(b.authorized).toBe(true);
     expect(JSON.parse(b.body)).toMatchObject({ name: "beta", proto: "https" });
 
+    // HTTP/2 by ALPN on the same listener, a body and split cookies forwarded to HTTP/1.1.
+    const h2 = await h2Request(p.httpsPort, "shop.example.test", {
+      method: "POST",
+      path: "/h2",
+      body: "x".repeat(70_000),
+    });
+    expect(h2.alpn).toBe("h2");
+    expect(h2.status).toBe(200);
+    expect(JSON.parse(h2.body)).toMatchObject({
+      name: "alpha",
+      proto: "https",
+      host: "shop.example.test",
+      method: "POST",
+    });
+    expect(JSON.parse(h2.body).body).toHaveLength(70_000);
+    expect(JSON.parse(h2.body).cookie).toBe("a=1; b=2");
+
     const list = JSON.parse((await p.cli(["certs", "-a", "alpha", "--json"])).stdout);
     expect(list.certs).toHaveLength(1);
     expect(list.certs[0]).toMatchObject({ names: ["shop.example.test"], source: "manual", selfSigned: true });
     expect(list.uncovered).toContain("*.example.test");
+  });
+
+  it("serves the platform default certificate for <app>.<PAAS_DOMAIN>", async () => {
+    const def = await selfSigned(dir, "default", ["*.paas.test"]);
+    const added = await p.cli(["certs:add", "--default", def.cert, def.key]);
+    ok(added);
+    await until(
+      "default certificate served",
+      async () => (await tlsGet(p.httpsPort, "gamma.paas.test")).san === "DNS:*.paas.test",
+    );
+    const served = await tlsGet(p.httpsPort, "gamma.paas.test");
+    expect(JSON.parse(served.body)).toMatchObject({ name: "gamma", proto: "https" });
+    // An app's own certificate still wins for its names.
+    expect((await tlsGet(p.httpsPort, "shop.example.test")).san).toBe("DNS:shop.example.test");
   });
 
   it("redirects HTTP to HTTPS and sends HSTS when asked", async () => {
@@ -229,10 +277,13 @@ describe("router domains and TLS", () => {
     expect(view.certs[0].daysLeft).toBeGreaterThan(30);
 
     const root = await pebble!.root();
-    await until(
-      "the ACME certificate served",
-      async () => (await tlsGet(p.httpsPort, "acme.example.test")).san === "DNS:acme.example.test",
-    );
+    let seen = "";
+    await until("the ACME certificate served", async () => {
+      seen = (await tlsGet(p.httpsPort, "acme.example.test")).san;
+      return seen === "DNS:acme.example.test";
+    }).catch((err) => {
+      throw new Error(`${err.message}: got ${seen}\n${p.output.slice(-3000)}`);
+    });
     const t = await tlsGet(p.httpsPort, "acme.example.test", "/", root);
     expect(t.authorized, t.authorizationError ?? "").toBe(true);
     expect(JSON.parse(t.body)).toMatchObject({ name: "gamma", proto: "https" });

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import fsp from "node:fs/promises";
+import http2 from "node:http2";
 import https from "node:https";
 import path from "node:path";
 import type tls from "node:tls";
@@ -162,7 +163,14 @@ export interface TlsAnswer {
 }
 
 /** GET over TLS to 127.0.0.1:port with SNI servername (and Host: servername). */
-export function tlsGet(port: number, servername: string, urlPath = "/", ca?: string): Promise<TlsAnswer> {
+/** servername "" sends no SNI (as a client given an IP address does); Host is then `host`. */
+export function tlsGet(
+  port: number,
+  servername: string,
+  urlPath = "/",
+  ca?: string,
+  host = servername,
+): Promise<TlsAnswer> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -170,7 +178,7 @@ export function tlsGet(port: number, servername: string, urlPath = "/", ca?: str
         port,
         path: urlPath,
         servername,
-        headers: { host: servername },
+        headers: { host },
         agent: false,
         ca,
         rejectUnauthorized: false,
@@ -199,5 +207,46 @@ export function tlsGet(port: number, servername: string, urlPath = "/", ca?: str
     req.setTimeout(15_000, () => req.destroy(new Error("timeout")));
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** One HTTP/2 request (ALPN h2) to 127.0.0.1:port with SNI and :authority = servername. */
+export function h2Request(
+  port: number,
+  servername: string,
+  opts: { method?: string; path?: string; body?: string; ca?: string } = {},
+): Promise<{ status: number; alpn: string; headers: http2.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    // Loopback only: the name goes in SNI and :authority, the connection to 127.0.0.1.
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      servername,
+      ca: opts.ca,
+      rejectUnauthorized: false,
+    });
+    session.on("error", reject);
+    const req = session.request({
+      ":method": opts.method ?? "GET",
+      ":path": opts.path ?? "/",
+      ":authority": servername,
+      cookie: ["a=1", "b=2"],
+    });
+    let headers: http2.IncomingHttpHeaders = {};
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("response", (h) => {
+      headers = h;
+    });
+    req.on("data", (d) => {
+      body += d;
+    });
+    req.on("end", () => {
+      const alpn = String((session.socket as tls.TLSSocket).alpnProtocol);
+      session.close();
+      resolve({ status: Number(headers[":status"]), alpn, headers, body });
+    });
+    req.on("error", reject);
+    req.setTimeout(15_000, () => req.close());
+    if (opts.body !== undefined) req.end(opts.body);
+    else req.end();
   });
 }

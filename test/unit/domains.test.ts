@@ -4,6 +4,7 @@ import { certCovers, parseDomain, routeMatches } from "../../src/domains/names.j
 import { isPaasError } from "../../src/errors.js";
 import { backoffMs, namesDue } from "../../src/router/acme.js";
 import { redirectTarget } from "../../src/router/front.js";
+import { http1RawHeaders, http2ResponseHeaders } from "../../src/router/h2.js";
 import { buildTable, lookup } from "../../src/router/table.js";
 import type { RouteEntry } from "../../src/store/routes.js";
 
@@ -140,5 +141,43 @@ describe("https options and ACME timing", () => {
     expect(backoffMs(1)).toBe(60_000);
     expect(backoffMs(3)).toBe(240_000);
     expect(backoffMs(30)).toBe(6 * 3_600_000);
+  });
+});
+
+describe("HTTP/2 to HTTP/1.1", () => {
+  it("turns pseudo-headers into Host, joins cookies, and chunks a body of unknown length", () => {
+    const raw = [":method", "POST", ":authority", "shop.example.com", ":scheme", "https", ":path", "/a"];
+    expect(http1RawHeaders([...raw, "cookie", "a=1", "cookie", "b=2", "accept", "*/*"], true)).toEqual([
+      "host",
+      "shop.example.com",
+      "accept",
+      "*/*",
+      "cookie",
+      "a=1; b=2",
+      "transfer-encoding",
+      "chunked",
+    ]);
+    expect(http1RawHeaders([...raw, "content-length", "3"], true)).toEqual([
+      "host",
+      "shop.example.com",
+      "content-length",
+      "3",
+    ]);
+    expect(http1RawHeaders(raw, false)).toEqual(["host", "shop.example.com"]);
+  });
+
+  it("drops connection-specific response headers", () => {
+    expect(
+      http2ResponseHeaders([
+        "Content-Type",
+        "text/plain",
+        "Transfer-Encoding",
+        "chunked",
+        "Keep-Alive",
+        "5",
+        "x",
+        "1",
+      ]),
+    ).toEqual(["Content-Type", "text/plain", "x", "1"]);
   });
 });
