@@ -100,6 +100,8 @@ export class AppsStore {
         k.formationExplicit(name),
         k.unready(name),
         k.appLog(name),
+        k.runSeq(name),
+        k.cronLast(name),
       )
       .exec();
   }
