@@ -275,7 +275,14 @@ describe("paas run and app.json cron", () => {
   });
 
   it("--detach prints run.N; ps lists it while it runs and its output is in paas logs", async () => {
-    const res = await cli(["run", "--detach", "--", "echo detached-hello $DYNO; sleep 30"]);
+    const res = await cli([
+      "run",
+      "--detach",
+      "--memory",
+      "64m",
+      "--",
+      "echo detached-hello $DYNO; sleep 30",
+    ]);
     expect(res.code, res.stderr).toBe(0);
     const dyno = res.stdout.trim();
     expect(dyno).toMatch(/^run\.\d+$/);
@@ -289,6 +296,7 @@ describe("paas run and app.json cron", () => {
     const info = await docker.getContainer(c.Id).inspect();
     expect(info.HostConfig.PortBindings ?? {}).toEqual({});
     expect(info.HostConfig.RestartPolicy?.Name).toBe("no");
+    expect(info.HostConfig.Memory).toBe(64 * 1024 * 1024);
     expect(JSON.stringify(info.Mounts)).not.toContain("docker.sock");
     expect(info.HostConfig.LogConfig).toEqual({
       Type: "json-file",
