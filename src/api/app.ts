@@ -30,7 +30,6 @@ export function apiRouter(s: Services): express.Router {
   v1.use(appsRoutes(s));
   v1.use(appMoveRoutes(s));
   v1.use(configRoutes(s));
-  // Before processRoutes: the stream replaces its old Docker-reading /logs.
   v1.use(logRoutes(s));
   v1.use(drainRoutes(s));
   v1.use(processRoutes(s));
