@@ -181,6 +181,7 @@ export class AcmeRenewer {
 
   private async order(names: string[]): Promise<{ cert: string; key: string }> {
     const { directory, email } = this.opts;
+    await checkDirectory(directory);
     const accountKey = await this.opts.acme.accountKey(directory, async () =>
       (await acme.crypto.createPrivateEcdsaKey("P-256")).toString(),
     );
@@ -213,6 +214,22 @@ export class AcmeRenewer {
     });
     return { cert, key: key.toString() };
   }
+}
+
+/**
+ * Fail fast and clearly when the directory cannot be read: acme-client retries unreachable
+ * servers for half a minute and then reports an unrelated TypeError.
+ */
+async function checkDirectory(url: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    const cause = (err as { cause?: { message?: string } }).cause?.message;
+    throw new Error(`cannot reach the ACME directory ${url}: ${cause ?? messageOf(err)}`);
+  }
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`the ACME directory ${url} answered ${res.status}`);
 }
 
 function certifiedMessage(names: string[], skipped: string[]): string {
