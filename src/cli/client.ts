@@ -263,51 +263,6 @@ export class ApiClient {
     return this.json("GET", `/apps/${seg(app)}/cron`);
   }
 
-  async logs(app: string, lines: number): Promise<string> {
-    const res = await this.send("GET", `/apps/${seg(app)}/logs?lines=${lines}`);
-    return res.text();
-  }
-
-  /**
-   * Follow the app's log: yields text as the server sends it until the server ends the
-   * stream. Node's fetch gives up on a body that stays silent for 5 minutes (undici's
-   * bodyTimeout), which would end the tail of a quiet app; we reconnect then, asking for
-   * one line of backlog and dropping it when it is the line printed last.
-   */
-  async *tailLogs(app: string, lines: number): AsyncGenerator<string> {
-    let backlog = lines;
-    let lastLine: string | null = null;
-    let partial = "";
-    for (;;) {
-      const res = await this.send("GET", `/apps/${seg(app)}/logs?tail=1&lines=${backlog}`);
-      let skip = backlog === 1 && partial === "" ? lastLine : null;
-      let head = "";
-      try {
-        for await (let text of readText(res)) {
-          if (skip !== null) {
-            head += text;
-            const nl = head.indexOf("\n");
-            if (nl === -1) continue;
-            text = head.slice(0, nl) === skip ? head.slice(nl + 1) : head;
-            skip = null;
-          }
-          if (!text) continue;
-          const split = (partial + text).split("\n");
-          partial = split.pop() ?? "";
-          if (split.length > 0) lastLine = split[split.length - 1];
-          yield text;
-        }
-        if (skip !== null && head) yield head;
-        return;
-      } catch (err) {
-        if (!isBodyTimeout(err)) {
-          throw new PaasError("unavailable", `the log stream from ${this.api} broke off: ${reason(err)}`);
-        }
-      }
-      backlog = 1;
-    }
-  }
-
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await this.send(method, path, body);
     const text = await res.text();
@@ -405,31 +360,9 @@ function firstLine(text: string): string {
   return line.length > 120 ? line.slice(0, 117) + "..." : line;
 }
 
-async function* readText(res: Response): AsyncGenerator<string> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const text = decoder.decode(value, { stream: true });
-      if (text) yield text;
-    }
-    const rest = decoder.decode();
-    if (rest) yield rest;
-  } finally {
-    reader.releaseLock();
-  }
-}
-
 function causeOf(err: unknown): { code?: string; message?: string } | undefined {
   const cause = (err as { cause?: unknown } | null)?.cause;
   return cause && typeof cause === "object" ? (cause as { code?: string; message?: string }) : undefined;
-}
-
-function isBodyTimeout(err: unknown): boolean {
-  return causeOf(err)?.code === "UND_ERR_BODY_TIMEOUT";
 }
 
 /** The most useful one-line reason of a fetch failure (fetch hides it in `cause`). */

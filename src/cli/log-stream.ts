@@ -21,7 +21,8 @@ export interface LogQuery {
   source?: string;
 }
 
-const RETRY_FOR_MS = 60_000;
+/** How long a broken tail keeps trying to reconnect (a server restart takes seconds). */
+export const RETRY_FOR_MS = 60_000;
 
 function queryString(q: LogQuery, after: string | null): string {
   const p = new URLSearchParams({ format: "json", num: String(q.num) });
@@ -71,7 +72,11 @@ export async function* streamLines(
       if (!q.tail || (err instanceof PaasError && err.code !== "unavailable")) throw err;
       // A broken tail: retry for a while (the server may be restarting), then give up.
       brokeAt ||= Date.now();
-      if (Date.now() - brokeAt > RETRY_FOR_MS) throw err;
+      if (Date.now() - brokeAt > RETRY_FOR_MS) {
+        if (err instanceof PaasError) throw err;
+        const cause = (err as { cause?: { message?: string } }).cause?.message;
+        throw new PaasError("unavailable", `the log stream broke off: ${cause ?? (err as Error).message}`);
+      }
     }
     await new Promise((r) => setTimeout(r, 1000));
     // Resuming: the backlog was printed already.
