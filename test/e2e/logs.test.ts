@@ -302,6 +302,49 @@ describe("paas logs: one stream per app", () => {
     expect((await cli(["drains"])).stdout).toContain("has no log drains");
   });
 
+  it("shows the stream and live figures on the dashboard's app page", async () => {
+    const login = await fetch(`${p.apiUrl}/dashboard/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: p.token }).toString(),
+    });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    expect(cookie).toContain("=");
+    const page = await fetch(`${p.apiUrl}/dashboard/apps/${app}`, { headers: { cookie } });
+    const html = await page.text();
+    captured.push(html);
+    expect(page.status).toBe(200);
+    expect(html).toMatch(/app\[web\.\d\]: /);
+    const stream = /data-stream="([^"]+)"/.exec(html)?.[1].replace(/&amp;/g, "&");
+    expect(stream).toMatch(/live\/logs\?tail=1&num=0&after=\d+-\d+$/);
+    // The page's live part: server-sent events of what comes next.
+    const abort = new AbortController();
+    const res = await fetch(`${p.apiUrl}${stream}`, {
+      headers: { cookie, accept: "text/event-stream" },
+      signal: abort.signal,
+    });
+    expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let sse = "";
+    await say("on-the-dashboard");
+    await until("the dashboard's live line", async () => {
+      const { value } = await reader.read();
+      sse += new TextDecoder().decode(value);
+      return sse.includes("said: on-the-dashboard");
+    });
+    abort.abort();
+    expect(sse).toMatch(/^id: \d+-\d+\ndata: \{/m);
+    const ps = (await (
+      await fetch(`${p.apiUrl}/dashboard/apps/${app}/live/ps`, { headers: { cookie } })
+    ).json()) as {
+      memoryBytes?: number;
+    }[];
+    expect(ps.some((x) => typeof x.memoryBytes === "number")).toBe(true);
+    const script = await fetch(`${p.apiUrl}/dashboard/assets/live.js`, { headers: { cookie } });
+    expect(script.headers.get("content-type")).toMatch(/javascript/);
+  });
+
   it("writes no config value in anything the platform printed", async () => {
     tail?.stop();
     const everything = [
