@@ -252,6 +252,8 @@ export async function runServer(opts: { roles?: string[] } = {}): Promise<void> 
   if (s.apiPort !== null) out(`  API and git:  ${s.settings.apiUrl}  (listening on ${host}:${s.apiPort})`);
   if (s.routerPort !== null)
     out(`  router:       http://<app>.${s.settings.domain}:${s.routerPort}  (listening on ${host})`);
+  if (s.routerPort !== null && s.settings.httpsPort)
+    out(`                https://<app>.${s.settings.domain}:${s.settings.httpsPort}  (certificates: paas certs)`);
   if (s.adminTokenFile === null) return stopOnSignals(s, out);
   out(`  admin token:  ${s.adminTokenFile}`);
   out("");
