@@ -6,6 +6,7 @@
 export type ErrorCode =
   | "invalid_input"
   | "unauthorized"
+  | "forbidden"
   | "not_found"
   | "conflict"
   | "build_failed"
@@ -16,6 +17,7 @@ export type ErrorCode =
 const STATUS: Record<ErrorCode, number> = {
   invalid_input: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   build_failed: 422,
@@ -45,6 +47,7 @@ export const invalid = (message: string) => new PaasError("invalid_input", messa
 export const notFound = (message: string) => new PaasError("not_found", message);
 export const conflict = (message: string) => new PaasError("conflict", message);
 export const unauthorized = (message: string) => new PaasError("unauthorized", message);
+export const forbidden = (message: string) => new PaasError("forbidden", message);
 
 export class BuildFailed extends PaasError {
   constructor(message: string, details?: string[]) {

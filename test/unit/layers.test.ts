@@ -40,6 +40,9 @@ const PARTS: [string, Part][] = [
   ["logs/drains/url.ts", "pure"],
   ["logs/", "logs"],
   ["auth.ts", "auth"],
+  // The one authorization function is pure, so every entry point (git, SSH, api) may ask it.
+  ["auth/policy.ts", "pure"],
+  ["auth/", "auth"],
   ["store/", "store"],
   ["docker/", "docker"],
   // Plain data and functions, no I/O: any layer may use them.
