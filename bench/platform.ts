@@ -238,7 +238,8 @@ export class BenchPlatform {
     } catch {
       return [];
     }
-    const bad = text.split("\n").filter((l) => / (warn|error) paas:/.test(l));
+    // pino JSON lines ({"level":"warn",...}), or the pretty form ("... warn paas:x ...").
+    const bad = text.split("\n").filter((l) => /"level":"(warn|error)"| (warn|error) paas:/.test(l));
     if (bad.length === 0) return ["paas server logged no warn/error lines"];
     return [
       `paas server logged ${bad.length} warn/error line(s):`,
