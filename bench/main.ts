@@ -65,7 +65,8 @@
  * Options: --duration=S per measured run (default 5), --rounds=N interleaved repeats,
  * medians reported (default 3), --warmup=S unmeasured load per path first (default 2),
  * --threads=N (2), --connections=N (50), --profile (an extra, unmeasured run of the
- * component under test with --cpu-prof, summarised), --out=FILE, --list.
+ * component under test with --cpu-prof, summarised), --soak=S (router: S more seconds of
+ * load, RSS before and after; 300 for the 5-minute check), --out=FILE, --list.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -107,6 +108,7 @@ function parseCli(argv: string[]) {
       threads: { type: "string" },
       connections: { type: "string" },
       profile: { type: "boolean", default: false },
+      soak: { type: "string" },
       out: { type: "string" },
       list: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -120,6 +122,7 @@ function parseCli(argv: string[]) {
     connections: Math.round(positiveNumber("connections", values.connections, 50)),
     redisUrl: loadSettings({ PAAS_REDIS_URL: process.env.PAAS_REDIS_URL }).redisUrl,
     profile: values.profile ?? false,
+    soakS: Math.round(positiveNumber("soak", values.soak, 0, true)),
   };
   return {
     names: positionals,

@@ -15,18 +15,42 @@ export const NODE_APP = "bench";
 export const BOX_APP = "bench-busybox";
 export const BOX_IMAGE = "paas/busybox:latest";
 export const BOX_PORT = 8080;
-/** Router req/s over nginx (1 worker) req/s, node upstream; why 0.25 and not 0.5: main.ts. */
-export const ROUTER_VS_NGINX_TARGET = 0.25;
-
-/** Router req/s over the bare node proxy's: what src/router may cost on top of Node itself. */
-export const ROUTER_VS_BARE_NODE_TARGET = 0.7;
+// Targets (issue 8), one router process, same run, access line going to the log stream.
+/** Router req/s over the bare node:http proxy's. */
+export const ROUTER_VS_BARE_NODE_RPS = 0.95;
+/** Router req/s over Caddy's (GOMAXPROCS=1). */
+export const ROUTER_VS_CADDY_RPS = 1.0;
+/** Router CPU per request over the bare node:http proxy's: at most. */
+export const ROUTER_VS_BARE_NODE_CPU = 1.1;
+/** Router p99 over nginx's, and over Caddy's: at most. */
+export const ROUTER_VS_NGINX_P99 = 1.5;
+export const ROUTER_VS_CADDY_P99 = 1.0;
+/** RSS after the --soak load over RSS before it: at most. */
+export const SOAK_RSS_GROWTH = 1.2;
 
 export type Upstream = "node" | "busybox";
-export type Via = "direct" | "nginx" | "node-proxy" | "router" | "router-nolog";
-export const VIAS: readonly Via[] = ["direct", "nginx", "node-proxy", "router", "router-nolog"];
+export type Via =
+  | "direct"
+  | "nginx"
+  | "caddy"
+  | "node-proxy"
+  | "router"
+  | "router-nolog"
+  | "router-2w"
+  | "router-10k";
+export const VIAS: readonly Via[] = [
+  "direct",
+  "nginx",
+  "caddy",
+  "node-proxy",
+  "router",
+  "router-nolog",
+  "router-2w",
+  "router-10k",
+];
 export const VIAS_FOR: Record<Upstream, readonly Via[]> = {
   node: VIAS,
-  busybox: ["direct", "nginx", "router"],
+  busybox: ["direct", "nginx", "caddy", "node-proxy", "router"],
 };
 
 /** A fixed body of exactly `size` bytes, naming who sent it so probes can tell them apart. */

@@ -5,6 +5,7 @@ import path from "node:path";
 import { Redis } from "ioredis";
 import { storeOver } from "../src/store/index.js";
 import { formatProfile, type ProfileSummary, summarizeProfileDir } from "./profile.js";
+import { lookupNs, seedFillerApps, startCaddy } from "./router-extra.js";
 import {
   BOX_APP,
   BOX_IMAGE,
@@ -17,8 +18,6 @@ import {
   NODE_APP,
   nginxConf,
   type Owner,
-  ROUTER_VS_BARE_NODE_TARGET,
-  ROUTER_VS_NGINX_TARGET,
   type Sample,
   startBusybox,
   startNodeChild,
@@ -28,7 +27,8 @@ import {
   type Via,
   writeOwner,
 } from "./router-parts.js";
-import type { BenchContext, Ratio, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
+import { type Agg, routerRatios } from "./router-report.js";
+import type { BenchContext, ResultRow, Scenario, ScenarioResult } from "./scenarios.js";
 import {
   type Child,
   cpuSeconds,
@@ -37,7 +37,6 @@ import {
   median,
   processGroupPids,
   procStatusKb,
-  ratio,
   rssKb,
   startChild,
   totalRssKb,
@@ -48,13 +47,21 @@ import { runWrk, totalErrors } from "./wrk.js";
 // Router scenario: the same small response fetched several ways, all over loopback:
 //   direct        wrk straight at the upstream (the ceiling)
 //   nginx         nginx as reverse proxy: 1 worker, upstream keepalive, HTTP/1.1 (the reference)
+//   caddy         Caddy 2 reverse_proxy, GOMAXPROCS=1, keep-alive (what Coolify/Dokploy users run)
 //   node-proxy    a bare node:http proxy, ~30 lines (what any one-process Node proxy costs here)
-//   router        the paas router: startRouter, routes from a real Redis, access log on
-//   router-nolog  the same router with the access log switched off (what logging costs)
+//   router        the paas router, one process: routes from a real Redis, a Heroku router line
+//                 per request batched into the app's log stream in Redis, counters published
+//   router-nolog  the same router without the access line (what the line costs)
+//   router-2w     the router as PAAS_ROUTER_WORKERS=2 (node:cluster, two processes)
+//   router-10k    the router with 10,000 apps in its table (the others have 10)
 // against two upstreams: a node:http child process (fast, keep-alive) and a paas/busybox
-// container running httpd (the container path: docker-proxy, a new connection per request;
-// only direct / nginx / router there). wrk, each proxy and the upstream run in processes
-// of their own; the harness starts them, and reads /proc between runs.
+// container running httpd (the container path: docker-proxy, a new connection per request).
+// wrk, each proxy and the upstream run in processes of their own; the harness starts them,
+// and reads /proc between runs. --soak=S adds S seconds of load on the router, RSS before
+// and after.
+
+const SMALL_TABLE = 10;
+const LARGE_TABLE = 10_000;
 
 const kbToMb = (kb: number | null) => (kb === null ? null : kb / 1024);
 
@@ -108,22 +115,54 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
     });
   }
 
-  // The paas router, in its own process (and a second one without the access log).
-  const routerEnv = (accessLog: "on" | "off") => ({
+  // A second namespace whose table has 10,000 apps: the same two plus filler apps.
+  const bigNamespace = `${namespace}-10k`;
+  const bigStore = storeOver(redis, bigNamespace);
+  cleanup.add(`delete Redis keys ${bigNamespace}:*`, () => deleteNamespace(redis, bigNamespace));
+  for (const e of endpoints) {
+    await bigStore.routes.put({
+      app: appOf(e),
+      backends: [{ host: "127.0.0.1", port: e.port, id: `bench-${e.upstream}` }],
+      domains: [],
+    });
+  }
+  await seedFillerApps(redis, namespace, SMALL_TABLE, endpoints.length);
+  say(`seeding ${LARGE_TABLE} routes`);
+  await seedFillerApps(redis, bigNamespace, LARGE_TABLE, endpoints.length);
+
+  // The paas router, in its own process(es).
+  const routerEnv = (accessLog: "on" | "off", ns = namespace, workers = 1) => ({
     PAAS_REDIS_URL: o.redisUrl,
-    PAAS_NAMESPACE: namespace,
+    PAAS_NAMESPACE: ns,
     PAAS_DOMAIN: DOMAIN,
     PAAS_BENCH_ACCESS_LOG: accessLog,
+    PAAS_BENCH_WORKERS: String(workers),
   });
-  say("starting the paas router (child process, access log on)");
+  say("starting the paas router (access line to the log stream)");
   const router = await startNodeChild(ctx, "paas router", "router-child", routerEnv("on"), log("router"));
-  say("starting the paas router (child process, access log off)");
+  say("starting the paas router without access line");
   const routerNolog = await startNodeChild(
     ctx,
     "paas router (no log)",
     "router-child",
     routerEnv("off"),
     log("router-nolog"),
+  );
+  say("starting the paas router with 2 workers");
+  const router2w = await startNodeChild(
+    ctx,
+    "paas router (2 workers)",
+    "router-child",
+    routerEnv("on", namespace, 2),
+    log("router-2w"),
+  );
+  say(`starting the paas router with ${LARGE_TABLE} apps`);
+  const router10k = await startNodeChild(
+    ctx,
+    "paas router (10k apps)",
+    "router-child",
+    routerEnv("on", bigNamespace),
+    log("router-10k"),
   );
 
   say("starting the bare node:http proxy (child process)");
@@ -161,6 +200,14 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
   );
   const nginxPids = () => processGroupPids(nginx.pid);
 
+  say("starting caddy (GOMAXPROCS=1)");
+  const caddy = await startCaddy(
+    ctx,
+    dir,
+    endpoints.map((e) => ({ name: e.host, upstreamPort: e.port })),
+  );
+  if (!caddy) throw new Error("caddy not found (scripts/setup.sh installs it)");
+
   // Where each path listens, which process serves it (CPU/RSS, liveness), per upstream.
   const paths: Record<
     Via,
@@ -168,6 +215,7 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
   > = {
     direct: { port: (e) => e.port, owner: null, pids: () => null },
     nginx: { port: () => nginxPort, owner: nginx, pids: nginxPids },
+    caddy: { port: () => caddy.port, owner: caddy.child, pids: () => [caddy.child.pid] },
     "node-proxy": { port: () => nodeProxy.port, owner: nodeProxy.child, pids: () => [nodeProxy.child.pid] },
     router: { port: () => router.port, owner: router.child, pids: () => [router.child.pid] },
     "router-nolog": {
@@ -175,6 +223,12 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
       owner: routerNolog.child,
       pids: () => [routerNolog.child.pid],
     },
+    "router-2w": {
+      port: () => router2w.port,
+      owner: router2w.child,
+      pids: () => processGroupPids(router2w.child.pid),
+    },
+    "router-10k": { port: () => router10k.port, owner: router10k.child, pids: () => [router10k.child.pid] },
   };
   const portOf = (e: Endpoint, via: Via) => paths[via].port(e);
   // Every path answers with the right upstream's body before any load.
@@ -190,7 +244,16 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
       );
     }
   }
-  const children = [router.child, routerNolog.child, nodeProxy.child, nginx, up.child];
+  const children = [
+    router.child,
+    routerNolog.child,
+    router2w.child,
+    router10k.child,
+    nodeProxy.child,
+    nginx,
+    caddy.child,
+    up.child,
+  ];
   const alive = () => {
     for (const c of children)
       if (c.exited()) throw new Error(`${c.name} died during the benchmark\n${c.tail()}`);
@@ -198,6 +261,7 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
 
   const memBefore = {
     routerRssKb: rssKb(router.child.pid),
+    caddyRssKb: rssKb(caddy.child.pid),
     nodeProxyRssKb: rssKb(nodeProxy.child.pid),
     nginxRssKb: totalRssKb(nginxPids()),
     nginxProcesses: nginxPids().length,
@@ -249,10 +313,32 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
 
   const memAfter = {
     routerRssKb: rssKb(router.child.pid),
+    caddyRssKb: rssKb(caddy.child.pid),
     routerPeakKb: procStatusKb(router.child.pid, "VmHWM"),
     nodeProxyRssKb: rssKb(nodeProxy.child.pid),
     nodeProxyPeakKb: procStatusKb(nodeProxy.child.pid, "VmHWM"),
     nginxRssKb: totalRssKb(nginxPids()),
+  };
+
+  // The soak: sustained load on the warm router, RSS just before and after.
+  let soak: { beforeKb: number | null; afterKb: number | null; wrk: unknown } | null = null;
+  if (o.soakS > 0) {
+    const e = endpoints.find((x) => x.upstream === "node")!;
+    const beforeKb = rssKb(router.child.pid);
+    say(`soak: ${o.soakS}s of load on the router (RSS before ${((beforeKb ?? 0) / 1024).toFixed(1)} MB)`);
+    const wrk = await load(e, "router", o.soakS);
+    alive();
+    // A moment for the sink to drain and a scavenge to run, as between any two bursts.
+    await new Promise((r) => setTimeout(r, 2_000));
+    soak = { beforeKb, afterKb: rssKb(router.child.pid), wrk };
+    say(`  RSS after ${((soak.afterKb ?? 0) / 1024).toFixed(1)} MB, ${totalErrors(wrk)} errors`);
+  }
+  say("route lookup micro-benchmark");
+  const lookup = {
+    small: lookupNs(SMALL_TABLE, DOMAIN),
+    large: lookupNs(LARGE_TABLE, DOMAIN),
+    smallApps: SMALL_TABLE,
+    largeApps: LARGE_TABLE,
   };
 
   // Profiling is its own extra run (profiling slows the process, so never during the
@@ -285,14 +371,6 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
   }
 
   // Medians over rounds.
-  type Agg = {
-    rps: number;
-    p50: number;
-    p99: number;
-    errors: number;
-    requests: number;
-    cpuUsPerReq: number | null;
-  };
   const agg = new Map<string, Agg>();
   for (const e of endpoints) {
     for (const via of VIAS_FOR[e.upstream]) {
@@ -349,6 +427,21 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
     },
     {
       group: "memory",
+      label: "caddy (GOMAXPROCS=1)",
+      metrics: {
+        "RSS before": { value: kbToMb(memBefore.caddyRssKb), unit: "MB" },
+        "RSS after": { value: kbToMb(memAfter.caddyRssKb), unit: "MB" },
+        peak: {
+          value:
+            procStatusKb(caddy.child.pid, "VmHWM") === null
+              ? null
+              : kbToMb(procStatusKb(caddy.child.pid, "VmHWM")),
+          unit: "MB",
+        },
+      },
+    },
+    {
+      group: "memory",
       label: `nginx (master + ${memBefore.nginxProcesses - 1} worker)`,
       metrics: {
         "RSS before": { value: kbToMb(memBefore.nginxRssKb), unit: "MB" },
@@ -358,94 +451,44 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
     },
   );
 
-  const node = (v: Via) => get("node", v);
-  const ratios: Ratio[] = [
-    {
-      name: "router / nginx req/s (node upstream)",
-      of: "median req/s through the router over median req/s through nginx",
-      value: ratio(node("router")?.rps, node("nginx")?.rps),
-      target: {
-        min: ROUTER_VS_NGINX_TARGET,
-        text: `>= ${ROUTER_VS_NGINX_TARGET}x nginx with 1 worker`,
+  if (soak) {
+    rows.push({
+      group: "memory",
+      label: `paas router, ${o.soakS}s soak`,
+      metrics: {
+        "RSS before": { value: kbToMb(soak.beforeKb), unit: "MB" },
+        "RSS after": { value: kbToMb(soak.afterKb), unit: "MB" },
+        peak: { value: kbToMb(procStatusKb(router.child.pid, "VmHWM")), unit: "MB" },
       },
-    },
-    {
-      name: "router / bare node proxy req/s (node upstream)",
-      of: "what src/router costs on top of Node's own proxying",
-      value: ratio(node("router")?.rps, node("node-proxy")?.rps),
-      target: {
-        min: ROUTER_VS_BARE_NODE_TARGET,
-        text: `>= ${ROUTER_VS_BARE_NODE_TARGET}x a bare node:http proxy`,
-      },
-    },
-    {
-      name: "router / direct req/s (node upstream)",
-      of: "what is left of the upstream's own throughput behind the router",
-      value: ratio(node("router")?.rps, node("direct")?.rps),
-    },
-    {
-      name: "nginx / direct req/s (node upstream)",
-      of: "the same for nginx, for scale",
-      value: ratio(node("nginx")?.rps, node("direct")?.rps),
-    },
-    {
-      name: "bare node proxy / nginx req/s (node upstream)",
-      of: "the ceiling for any one-process Node proxy here, against nginx",
-      value: ratio(node("node-proxy")?.rps, node("nginx")?.rps),
-    },
-    {
-      name: "router without / with access log req/s",
-      of: "what the per-request access log line costs (noisy: see the CPU ratio)",
-      value: ratio(node("router-nolog")?.rps, node("router")?.rps),
-    },
-    {
-      name: "router with / without access log CPU per request",
-      of: "the same in CPU time per request",
-      value: ratio(node("router")?.cpuUsPerReq, node("router-nolog")?.cpuUsPerReq),
-    },
-    {
-      name: "router / nginx p99 latency (node upstream)",
-      of: "lower is better",
-      value: ratio(node("router")?.p99, node("nginx")?.p99),
-    },
-    {
-      name: "router / nginx CPU per request (node upstream)",
-      of: "proxy CPU time per request, independent of how the cores were shared",
-      value: ratio(node("router")?.cpuUsPerReq, node("nginx")?.cpuUsPerReq),
-    },
-    {
-      name: "router / bare node proxy CPU per request",
-      of: "the same against the bare Node proxy",
-      value: ratio(node("router")?.cpuUsPerReq, node("node-proxy")?.cpuUsPerReq),
-    },
-  ];
-  if (get("busybox", "router")) {
-    ratios.push(
-      {
-        name: "router / nginx req/s (busybox container)",
-        of: "upstream-bound: busybox httpd forks per connection, no keep-alive",
-        value: ratio(get("busybox", "router")?.rps, get("busybox", "nginx")?.rps),
-      },
-      {
-        name: "router / direct req/s (busybox container)",
-        of: "router overhead on the container path",
-        value: ratio(get("busybox", "router")?.rps, get("busybox", "direct")?.rps),
-      },
-    );
+    });
   }
-  ratios.push({
-    name: "router / nginx RSS after load",
-    of: "router process VmRSS over nginx master+worker VmRSS",
-    value: ratio(memAfter.routerRssKb, memAfter.nginxRssKb),
+  rows.push(
+    {
+      group: "route lookup",
+      label: `${SMALL_TABLE} apps`,
+      metrics: { "ns/lookup": { value: lookup.small, unit: "ns" } },
+    },
+    {
+      group: "route lookup",
+      label: `${LARGE_TABLE} apps`,
+      metrics: { "ns/lookup": { value: lookup.large, unit: "ns" } },
+    },
+  );
+  const ratios = routerRatios({
+    get,
+    lookup,
+    rss: { routerAfterKb: memAfter.routerRssKb, nginxAfterKb: memAfter.nginxRssKb },
+    soak,
   });
 
   const cores = os.cpus().length;
   notes.push(
-    `fairness: the router is ONE Node process (at most one core); nginx runs worker_processes 1 to match. ` +
+    `fairness: the router is ONE Node process (at most one core); nginx runs worker_processes 1 and Caddy GOMAXPROCS=1 to match. ` +
       `wrk (-t${o.threads} -c${o.connections}), the proxy under test and the upstream share this ${cores}-core box, ` +
       `so req/s are CPU-contended; compare ratios, and "proxy CPU/req", which does not depend on scheduling.`,
-    `nginx and the router each write one access log line per request to a file (nginx "combined"; ` +
-      `the router through the platform logger on stderr); the bare node proxy and router-nolog log nothing.`,
+    `nginx and Caddy write one access log line per request to a file (nginx "combined", Caddy JSON); the router ` +
+      `writes a Heroku router line per request into the app's log stream in Redis (batched); the bare node proxy ` +
+      `and router-nolog log nothing. router-2w counts the CPU of all its processes.`,
     `direct rows hit the upstream's port; busybox direct goes through docker-proxy on 127.0.0.1.`,
     `${o.rounds} round(s) of ${o.durationS}s per row, medians; load average after each round: ` +
       loads.map((l) => l.map((x) => x.toFixed(2)).join("/")).join(", "),
@@ -457,8 +500,8 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
         notes.push(`${e.upstream} ${via}: ${a.errors} errors or non-2xx answers out of ${a.requests}`);
     }
   }
-  const nodeDirect = node("direct")?.rps ?? 0;
-  if (nodeDirect > 0 && (node("nginx")?.rps ?? 0) > 0.9 * nodeDirect) {
+  const nodeDirect = get("node", "direct")?.rps ?? 0;
+  if (nodeDirect > 0 && (get("node", "nginx")?.rps ?? 0) > 0.9 * nodeDirect) {
     notes.push(
       "nginx is within 10% of direct: the upstream, not nginx, limits that row, which flatters the router ratio.",
     );
@@ -474,11 +517,16 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
       ports: {
         router: router.port,
         routerNolog: routerNolog.port,
+        router2w: router2w.port,
+        router10k: router10k.port,
+        caddy: caddy.port,
         nodeProxy: nodeProxy.port,
         nginx: nginxPort,
         upstreams: Object.fromEntries(endpoints.map((e) => [e.upstream, e.port])),
       },
       memory: { before: memBefore, after: memAfter },
+      soak,
+      lookup,
       samples,
       profiles,
     },
@@ -488,13 +536,11 @@ async function runRouterScenario(ctx: BenchContext): Promise<ScenarioResult> {
 export const routerScenario: Scenario = {
   name: "router",
   describe:
-    "req/s and p50/p99 direct vs nginx vs bare node proxy vs paas router (wrk on loopback), " +
+    "req/s and p50/p99 direct vs nginx vs caddy vs bare node proxy vs paas router (1 and 2 workers, 10 and 10,000 apps; wrk on loopback), " +
     "node:http upstream and a paas/busybox httpd container; CPU/request and RSS of the proxies",
   async available() {
-    const missing = ["wrk", "nginx"].filter((b) => which(b) === null);
-    return missing.length > 0
-      ? `${missing.join(" and ")} not installed (scripts/setup.sh installs them)`
-      : null;
+    const missing = ["wrk", "nginx", "caddy"].filter((b) => which(b) === null);
+    return missing.length > 0 ? `${missing.join(", ")} not installed (scripts/setup.sh installs them)` : null;
   },
   run: runRouterScenario,
 };

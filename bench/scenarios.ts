@@ -30,6 +30,8 @@ export interface BenchOptions {
   redisUrl: string;
   /** Ask scenarios to collect a CPU profile of the component under test. */
   profile: boolean;
+  /** Seconds of extra sustained load for memory-growth checks (0: none; the router's --soak). */
+  soakS: number;
 }
 
 export interface BenchContext {

@@ -58,6 +58,10 @@ export interface Settings {
   stackBuildImage: string | null;
   stackRunImage: string | null;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Router processes (node:cluster workers); 0 runs the router inside the server process. */
+  routerWorkers: number;
+  /** Operator's error page templates (<page>.njk), searched before the built-in ones. */
+  errorPagesDir: string | null;
   /** Lines kept per app in its log stream (PAAS_LOG_LINES). */
   logLines: number;
   /** Drains every app's log goes to, set by the operator (PAAS_LOG_DRAINS, comma-separated). */
@@ -150,6 +154,17 @@ export const SETTINGS_DOC: SettingDoc[] = [
     description: "use your own run stack image",
   },
   { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
+  {
+    name: "PAAS_ROUTER_WORKERS",
+    default: "number of cores",
+    description: "router processes sharing the router's ports; 0 runs the router in the server process",
+  },
+  {
+    name: "PAAS_ERROR_PAGES_DIR",
+    default: "(built-in)",
+    description:
+      "directory of error page templates (404 413 502 503 504 maintenance .njk) replacing the built-in ones",
+  },
   { name: "PAAS_LOG_LINES", default: "1500", description: "log lines kept per app (paas logs reads these)" },
   {
     name: "PAAS_LOG_DRAINS",
@@ -330,6 +345,8 @@ export function loadSettings(env: Env = process.env): Settings {
     stackBuildImage: env.PAAS_STACK_BUILD_IMAGE || null,
     stackRunImage: env.PAAS_STACK_RUN_IMAGE || null,
     logLevel: logLevel as Settings["logLevel"],
+    routerWorkers: routerWorkers(env.PAAS_ROUTER_WORKERS, problems),
+    errorPagesDir: errorPagesDir(env.PAAS_ERROR_PAGES_DIR, problems),
     logLines: positiveInt("PAAS_LOG_LINES", 1500),
     logDrains,
   };
@@ -346,4 +363,23 @@ export function parseMemory(raw: string): number | null {
   const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
   const bytes = Math.round(Number(m[1]) * mult);
   return bytes >= 4 * 1024 * 1024 ? bytes : null;
+}
+
+function routerWorkers(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined || raw === "") return os.availableParallelism();
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n > 64) {
+    problems.push(`PAAS_ROUTER_WORKERS="${raw}" must be a whole number from 0 to 64 (0: no separate processes)`);
+    return 1;
+  }
+  return n;
+}
+
+function errorPagesDir(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined || raw === "") return null;
+  if (!fs.existsSync(raw) || !fs.statSync(raw).isDirectory()) {
+    problems.push(`PAAS_ERROR_PAGES_DIR="${raw}" is not a directory: point it at a folder of <page>.njk templates`);
+    return null;
+  }
+  return path.resolve(raw);
 }

@@ -3,13 +3,13 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
-import { Redis } from "ioredis";
 import { apiRouter } from "./api/app.js";
-import { ensureAdminToken } from "./auth.js";
 import { dashboardRouter } from "./api/dashboard/index.js";
+import { metricsHandler } from "./api/metrics.js";
 import { attachRunSockets } from "./api/run-socket.js";
 import type { Services } from "./api/services.js";
 import { storeErrors, storeGate } from "./api/store-gate.js";
+import { ensureAdminToken, requireAuth } from "./auth.js";
 import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
 import { pipelineRunner } from "./builder/pipeline.js";
@@ -24,8 +24,8 @@ import { gitRouter } from "./git/http.js";
 import { Repos } from "./git/repos.js";
 import { createLogger } from "./log.js";
 import { startLogs } from "./logs/index.js";
-import { startRouter } from "./router/index.js";
 import { startTlsRole } from "./router/tls-role.js";
+import { startRouterRole } from "./router/workers.js";
 import { CronScheduler } from "./runtime/cron.js";
 import { Deployer } from "./runtime/deploy.js";
 import { HealthMonitor } from "./runtime/health-monitor.js";
@@ -147,6 +147,8 @@ export async function startServer(
         events: logs.events,
       };
       app.use(apiRouter(services));
+      // Prometheus text, summed over every router process; the API's token guards it.
+      app.get("/metrics", requireAuth(store, "api"), metricsHandler(store));
       app.use("/dashboard", dashboardRouter({ ...services, log: logger.child("dashboard") }));
     }
     app.get("/", (_req, res) => {
@@ -174,24 +176,10 @@ export async function startServer(
 
   let routerPort: number | null = null;
   if (has("router")) {
-    const routerLog = logger.child("router");
-    const subscriber = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
-    subscriber.on("error", () => {});
-    const router = await startRouter({
-      settings,
-      routes: store.routes,
-      subscriber,
-      // Access lines already carry their fields in msg.
-      log: (msg) => routerLog(msg),
-      port: settings.httpPort,
-      host: settings.bind,
-      tls: settings.httpsPort === null ? undefined : { certs: store.certs, acme: store.acme, port: settings.httpsPort },
-    });
+    // PAAS_ROUTER_WORKERS processes (or this one, with 0): router/workers.ts.
+    const router = await startRouterRole(settings, store, logger);
     routerPort = router.port;
-    closers.push(async () => {
-      await router.close();
-      subscriber.disconnect();
-    });
+    closers.push(() => router.close());
     // The default certificate from PAAS_TLS_CERT and the ACME renewer: once per server.
     const tlsRole = await startTlsRole(settings, store, logger);
     closers.unshift(() => tlsRole.close());

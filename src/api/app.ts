@@ -13,6 +13,7 @@ import { formationRoutes } from "./routes/formation.js";
 import { logRoutes } from "./routes/logs.js";
 import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
+import { routerSettingsRoutes } from "./routes/router-settings.js";
 import { runRoutes } from "./routes/run.js";
 import type { Services } from "./services.js";
 import { storeErrors } from "./store-gate.js";
@@ -34,11 +35,12 @@ export function apiRouter(s: Services): express.Router {
   v1.use(drainRoutes(s));
   v1.use(processRoutes(s));
   v1.use(releaseRoutes(s));
+  v1.use(routerSettingsRoutes(s));
   v1.use(formationRoutes(s));
   v1.use(buildpackRoutes(s));
+  v1.use(runRoutes(s));
   v1.use(domainRoutes(s));
   v1.use(certRoutes(s));
-  v1.use(runRoutes(s));
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
   });

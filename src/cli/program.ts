@@ -15,6 +15,7 @@ import { registerLogs } from "./commands/logs.js";
 import { registerPs } from "./commands/ps.js";
 import { registerReleases } from "./commands/releases.js";
 import { registerResources } from "./commands/resources.js";
+import { registerRouter } from "./commands/router.js";
 import { CommandExit, registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
 import { registerStack } from "./commands/stack.js";
@@ -43,6 +44,7 @@ export function buildProgram(cli: Cli): Command {
   registerReleases(program, cli);
   registerResources(program, cli);
   registerChecks(program, cli);
+  registerRouter(program, cli);
   registerDomains(program, cli);
   registerCerts(program, cli);
   registerBuildpacks(program, cli);

@@ -39,7 +39,11 @@ export class BodyTape {
     this.chunks = [];
   }
 
-  /** A stream with the whole body again. The request is unpiped from earlier attempts. */
+  /**
+   * A stream of the whole body for the next attempt: what was recorded, then the rest as
+   * it comes. The request is unpiped from earlier attempts' streams; a stream the upstream
+   * client destroys (a failed attempt) never takes the client's request down with it.
+   */
   replay(): Readable {
     this.req.unpipe();
     const stream = new PassThrough();

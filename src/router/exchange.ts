@@ -5,6 +5,7 @@ import type { Backend, RouteEntry } from "../store/routes.js";
 import type { BodyTape } from "./body-tape.js";
 import type { Deadlines, Timed } from "./deadlines.js";
 import type { Failure } from "./failures.js";
+import type { PoolInfo } from "./upstream.js";
 
 const NO_HEADERS: string[] = [];
 
@@ -31,7 +32,16 @@ export class Exchange implements Timed {
   /** Backends tried before the current one; only a retry creates it. */
   tried: Set<string> | undefined = undefined;
   attempt = 0;
+  /** Websocket handshakes: http-proxy's upstream request. */
   proxyReq: ClientRequest | undefined = undefined;
+  /** Plain HTTP: aborts the current attempt's upstream request (undici). */
+  abort: ((err?: Error) => void) | undefined = undefined;
+  /** The app's whole response has arrived. */
+  upstreamDone = false;
+  /** The pool of the current attempt, for `connect=`. */
+  pool: PoolInfo | undefined = undefined;
+  /** A reset was already taken for the keep-alive race once. */
+  resetSeen = false;
   proxyRes: IncomingMessage | undefined = undefined;
   /** The app started its response (or switched protocols). */
   responded = false;
@@ -50,7 +60,6 @@ export class Exchange implements Timed {
   maxBody = 0;
   /** The next attempt may go to the backend just tried (keep-alive race retry). */
   sameAgain = false;
-  connectMs = 0;
   // Deadline list (deadlines.ts).
   deadline = 0;
   armed = false;

@@ -59,8 +59,9 @@ export interface RequestHead {
    * everything except what the router sets itself (X-Forwarded-*, X-Request-Id) and the
    * hop-by-hop fields of RFC 9110 7.6.1, which describe the client's connection to the
    * router rather than the request: Connection and every field it names, Keep-Alive, TE,
-   * Trailer, Upgrade, Proxy-Connection, Proxy-Authorization, and Transfer-Encoding (a
-   * chunked body is chunked again by the router's own connection: `chunked` is re-added).
+   * Trailer, Upgrade, Proxy-Connection, Proxy-Authorization, and Transfer-Encoding (a body
+   * without a length is chunked again on the router's own connection). Also dropped: a
+   * second Host, and Expect (Node's server has answered 100-continue to the client).
    */
   pass: string[];
 }
@@ -89,7 +90,13 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
         if (name.toLowerCase() === "te") continue;
         break;
       case 4:
-        if (host === undefined && name.toLowerCase() === "host") host = value;
+        if (name.toLowerCase() === "host") {
+          if (host !== undefined) continue;
+          host = value;
+        }
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") continue;
         break;
       case 7: {
         const lc = name.toLowerCase();
@@ -144,11 +151,8 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     }
     pass.push(name, value);
   }
-  if (chunked) {
-    // Node's parser refuses Content-Length with Transfer-Encoding; the body is chunked.
-    contentLength = -1;
-    pass.push("transfer-encoding", "chunked");
-  }
+  // Node's parser refuses Content-Length with Transfer-Encoding; the body is chunked.
+  if (chunked) contentLength = -1;
   return {
     host,
     requestId,
@@ -187,16 +191,21 @@ function withoutListed(list: string[], listed: readonly string[]): string[] {
  * cannot read chunked encoding, so there it goes too and the body ends with the
  * connection. `close` (the router is draining) asks the client to close after this.
  */
-export function responseHeaders(raw: readonly string[], http10: boolean, close: boolean): string[] {
+export function responseHeaders(
+  raw: readonly string[] | readonly Buffer[],
+  http10: boolean,
+  close: boolean,
+): string[] {
   const out: string[] = [];
   let listed: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
+    // undici hands the app's headers over as Buffers; they are latin1 on the wire.
+    const name = raw[i].toString("latin1");
     const n = name.length;
     if (n === 2 || n === 7 || n === 10 || n === 16 || (http10 && n === 17)) {
       const lc = name.toLowerCase();
       if (lc === "connection") {
-        listed = connectionListed(raw[i + 1], listed);
+        listed = connectionListed(raw[i + 1].toString("latin1"), listed);
         continue;
       }
       if (
@@ -209,7 +218,7 @@ export function responseHeaders(raw: readonly string[], http10: boolean, close: 
       )
         continue;
     }
-    out.push(name, raw[i + 1]);
+    out.push(name, raw[i + 1].toString("latin1"));
   }
   if (close) out.push("connection", "close");
   return listed ? withoutListed(out, listed) : out;

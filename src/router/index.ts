@@ -5,29 +5,43 @@ import type { Settings } from "../config.js";
 import { messageOf } from "../errors.js";
 import type { AcmeStore } from "../store/acme.js";
 import type { CertsStore } from "../store/certs.js";
+import { DEFAULT_ROUTER_SETTINGS } from "../store/router-settings.js";
+import type { RouterStatsStore } from "../store/router-stats.js";
 import type { RouteEntry, RoutesStore } from "../store/routes.js";
+import type { AccessSink } from "./access-log.js";
+import { Balancer } from "./balancer.js";
 import { frontDoor } from "./front.js";
+import { RouterMetrics } from "./metrics.js";
 import { ErrorPages } from "./pages.js";
 import { type LogFn, RouterProxy } from "./proxy.js";
-import { Balancer, buildTable, emptyTable, type RouteTable, validateEntry, withEntry } from "./table.js";
+import { buildTable, emptyTable, type RouteTable, validateEntry, withEntry } from "./table.js";
 import { type HttpsListener, startHttpsListener } from "./tls.js";
 
-export { formatAccessLog } from "./access-log.js";
+export { type AccessRecord, type AccessSink, formatAccessLog } from "./access-log.js";
+export { StreamAccessSink } from "./access-sink.js";
+export { Balancer } from "./balancer.js";
 export type { LogFn } from "./proxy.js";
-export { Balancer, buildTable, lookup, normalizeHost, type RouteTable } from "./table.js";
+export { buildTable, lookup, normalizeHost, type RouteTable } from "./table.js";
 
 export interface RouterOptions {
   settings: Settings;
   routes: RoutesStore;
   /** Dedicated connection for pub/sub: a subscribed ioredis client can do nothing else. */
   subscriber: Redis;
-  /** Access log lines and route events; `ctx` carries the same facts as fields. */
+  /** Route and backend events, and access lines of requests no app claimed. */
   log?: LogFn;
+  /** Access lines of the apps' requests (default: none). */
+  sink?: AccessSink;
+  /** Where this process publishes its counters for /metrics (every statsEveryMs). */
+  stats?: { store: RouterStatsStore; worker: string; everyMs?: number };
+  /** Operator's error page templates, searched before the built-in ones. */
+  errorPagesDir?: string | null;
   /** Defaults to settings.httpPort; 0 picks a free port. */
   port?: number;
   /** Defaults to settings.bind. */
   host?: string;
-  /** Time an app gets to start its response before the client gets a 504 (default 30s, as Heroku). */
+  /** Time an app gets to start its response before the client gets a 504 (default 30s, as
+   *  Heroku); an app's `first-byte-timeout` setting overrides it. */
   upstreamTimeoutMs?: number;
   /** How long a backend that refused a connection is passed over (default 5s). */
   downMs?: number;
@@ -45,24 +59,37 @@ export interface Router {
   close(): Promise<void>;
   /** Re-read one app's route, or all routes. Rejects on failure; the last good table stays. */
   reload(app?: string): Promise<void>;
+  /** Publish this process's counters now (they also go every few seconds). */
+  publishStats(): Promise<void>;
 }
 
 export async function startRouter(opts: RouterOptions): Promise<Router> {
   const log: LogFn = opts.log ?? (() => {});
   const { domain } = opts.settings;
-  const pages = new ErrorPages();
+  const pages = new ErrorPages(opts.errorPagesDir ?? null);
   const balancer = new Balancer();
+  const metrics = new RouterMetrics();
   // The one reference requests read; every change builds a new table and swaps it here.
   let table: RouteTable = emptyTable(domain);
   const proxy = new RouterProxy({
     table: () => table,
     balancer,
     pages,
-    // Not the no-op default: without a log function the proxy skips access lines entirely.
     log: opts.log,
-    upstreamTimeoutMs: opts.upstreamTimeoutMs ?? 30_000,
+    sink: opts.sink,
+    metrics,
+    defaults: {
+      ...DEFAULT_ROUTER_SETTINGS,
+      firstByteTimeoutMs: opts.upstreamTimeoutMs ?? DEFAULT_ROUTER_SETTINGS.firstByteTimeoutMs,
+    },
     downMs: opts.downMs ?? 5_000,
   });
+  const publishStats = async () => {
+    if (!opts.stats) return;
+    await opts.stats.store.publish(metrics.snapshot(opts.stats.worker, table, balancer)).catch((err) => {
+      log(`publishing router stats failed: ${messageOf(err)}`);
+    });
+  };
 
   const loadAll = async () => {
     const raws = await opts.routes.all();
@@ -183,10 +210,14 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
   }
   const { port, address } = server.address() as AddressInfo;
   log(`router listening on ${address}:${port}`, { port, address });
+  const statsTimer = opts.stats ? setInterval(publishStats, opts.stats.everyMs ?? 5_000) : undefined;
+  statsTimer?.unref();
+  void publishStats();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      if (statsTimer) clearInterval(statsTimer);
       opts.subscriber.off("ready", onReady);
       clearTimeout(resync);
       // Bounded: with Redis unreachable the unsubscribe command would wait in ioredis'
@@ -201,10 +232,12 @@ export async function startRouter(opts: RouterOptions): Promise<Router> {
       await httpsClosed;
       proxy.destroy();
       await closed;
+      await publishStats();
+      await opts.sink?.flush().catch(() => {});
       log("router stopped");
     })();
     return closing;
   };
 
-  return { port, httpsPort: https?.port ?? null, close, reload };
+  return { port, httpsPort: https?.port ?? null, close, reload, publishStats };
 }

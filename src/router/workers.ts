@@ -48,9 +48,9 @@ async function startWorkers(count: number, logger: Logger): Promise<RouterRole> 
   const fork = (): Promise<number> =>
     new Promise((resolve, reject) => {
       const started = Date.now();
-      // Settings travel as the environment (PAAS_*), read again by the worker; the port a
-      // first worker got (PAAS_HTTP_PORT=0) is the one every later worker must share.
-      const worker = cluster.fork(port > 0 ? { PAAS_HTTP_PORT: String(port) } : {});
+      // Settings travel as the environment (PAAS_*), read again by the worker. Every worker
+      // asks for the same address and port (even 0): the cluster hands them the same socket.
+      const worker = cluster.fork();
       workers.add(worker);
       let ready = false;
       worker.on("message", (m: WorkerMessage) => {

@@ -34,14 +34,6 @@ export class Keys {
   drainLease = () => `${this.ns}:drain-lease`;
   /** Live container stats per app, published by each host's collector. */
   metrics = (app: string) => `${this.ns}:metrics:${app}`;
-  /** One-off numbers (run.N), scheduled-job claims per (job, time) and last results. */
-  runSeq = (app: string) => `${this.ns}:run-seq:${app}`;
-  cronClaim = (app: string, job: string, at: number) => `${this.ns}:cron-claim:${app}:${job}:${at}`;
-  cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
-  /** Present while an API process holds the stdio of an attached one-off (heartbeat). */
-  runSession = (containerId: string) => `${this.ns}:run-session:${containerId}`;
-  /** Old containers draining after a deploy: container id -> deadline (runtime/retire.ts). */
-  retiring = (app: string) => `${this.ns}:retiring:${app}`;
   /** Custom domains: name -> owning app (the claim), each app's names, its routing options. */
   domainOwners = () => `${this.ns}:domain-owners`;
   domains = (app: string) => `${this.ns}:domains:${app}`;
@@ -57,6 +49,16 @@ export class Keys {
   acmeStatus = (app: string) => `${this.ns}:acme:status:${app}`;
   acmeApps = () => `${this.ns}:acme:apps`;
   acmeLease = () => `${this.ns}:acme:lease`;
+  /** One-off numbers (run.N), scheduled-job claims per (job, time) and last results. */
+  runSeq = (app: string) => `${this.ns}:run-seq:${app}`;
+  cronClaim = (app: string, job: string, at: number) => `${this.ns}:cron-claim:${app}:${job}:${at}`;
+  cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
+  /** Present while an API process holds the stdio of an attached one-off (heartbeat). */
+  runSession = (containerId: string) => `${this.ns}:run-session:${containerId}`;
+  /** Old containers draining after a deploy: container id -> deadline (runtime/retire.ts). */
+  retiring = (app: string) => `${this.ns}:retiring:${app}`;
+  /** Router processes' counters for /metrics: worker id -> latest snapshot. */
+  routerStats = () => `${this.ns}:router-stats`;
   /** bullmq prefix: its keys live under our namespace too. */
   bullPrefix = () => `${this.ns}:bull`;
 }

@@ -12,6 +12,7 @@ import { renderMetrics } from "../../src/api/metrics.js";
 import { loadSettings } from "../../src/config.js";
 import { type AccessRecord, type Router, StreamAccessSink, startRouter } from "../../src/router/index.js";
 import { storeOver } from "../../src/store/index.js";
+import { RouterLinesStore } from "../../src/store/router-lines.js";
 import { RouterSettingsStore } from "../../src/store/router-settings.js";
 import { RouterStatsStore } from "../../src/store/router-stats.js";
 import { parsePrometheus } from "../helpers/prometheus.js";
@@ -189,7 +190,7 @@ describe("router proxying", () => {
     );
     wss.on("connection", (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
     await put("echo", [echo.port]);
-    const inner = new StreamAccessSink(store.logs);
+    const inner = new StreamAccessSink(new RouterLinesStore(redis, store.keys, store.logs.cap));
     sink = inner;
     router = await startRouter({
       settings: loadSettings({ PAAS_NAMESPACE: NS, PAAS_DOMAIN: DOMAIN, PAAS_REDIS_URL: REDIS_URL }),

@@ -264,16 +264,20 @@ describe("access log line", () => {
     host: "web.paas.test",
     path: "/a?b=1",
     status: 200,
-    ms: 3.4,
     requestId: "r1",
     fwd: "127.0.0.1",
     app: "web",
     backend: "127.0.0.1:3000",
+    dyno: "web.1",
+    connectMs: 0,
+    serviceMs: 3.4,
+    bytes: 512,
+    protocol: "http" as const,
   };
 
   it("reads like Heroku's router log", () => {
     expect(formatAccessLog(base)).toBe(
-      'at=info method=GET path="/a?b=1" host=web.paas.test request_id=r1 fwd="127.0.0.1" app=web backend=127.0.0.1:3000 status=200 ms=3',
+      'at=info method=GET path="/a?b=1" host=web.paas.test request_id=r1 fwd="127.0.0.1" dyno=web.1 connect=0ms service=3ms status=200 bytes=512 protocol=http',
     );
   });
 
