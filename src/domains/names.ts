@@ -7,7 +7,7 @@ import { invalid } from "../errors.js";
 // optionally one leading `*.` for a wildcard. Pure: the API checks names with these before
 // anything is claimed, and the router and the certificate checks use the same matching.
 
-const LABEL = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$/;
+const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** Names nobody may claim: the platform's own (its API host, PAAS_DOMAIN and what is under it). */
 export interface ReservedNames {

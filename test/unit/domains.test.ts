@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseOptionsPatch } from "../../src/api/routes/domains.js";
+import { formatCerts } from "../../src/cli/commands/certs.js";
+import { formatDomains } from "../../src/cli/commands/domains.js";
 import { certCovers, parseDomain, routeMatches } from "../../src/domains/names.js";
 import { isPaasError } from "../../src/errors.js";
 import { backoffMs, namesDue } from "../../src/router/acme.js";
@@ -42,7 +44,8 @@ describe("parseDomain", () => {
     rejects("foo*.example.com", /wildcard is only allowed/);
     rejects(`${"a".repeat(64)}.example.com`, /over 63 characters/);
     rejects(`${"abcdefghi.".repeat(26)}com`, /over 253 characters/);
-    rejects("under_score-.example.com", /not a valid domain name/);
+    rejects("under_score.example.com", /not a valid domain name/);
+    rejects("trailing-.example.com", /not a valid domain name/);
     rejects("paas.test", /platform's own domain/);
     rejects("web.paas.test", /platform's own domain/);
     rejects("*.paas.test", /platform's own domain/);
@@ -179,5 +182,54 @@ describe("HTTP/2 to HTTP/1.1", () => {
         "1",
       ]),
     ).toEqual(["Content-Type", "text/plain", "x", "1"]);
+  });
+});
+
+describe("CLI output", () => {
+  it("lists the default and custom domains with the HTTPS options", () => {
+    const lines = formatDomains({
+      app: "shop",
+      default: { hostname: "shop.paas.test", enabled: false },
+      domains: [
+        { hostname: "*.shop.example", wildcard: true },
+        { hostname: "www.shop.example", wildcard: false },
+      ],
+      options: { defaultDomain: false, httpsRedirect: true, hstsMaxAge: 300 },
+    });
+    expect(lines[0]).toBe("=== shop Domains");
+    expect(lines.join("\n")).toMatch(/shop\.paas\.test\s+default\s+off/);
+    expect(lines.join("\n")).toMatch(/\*\.shop\.example\s+wildcard\s+on/);
+    expect(lines).toContain("HTTPS redirect: on");
+    expect(lines).toContain("HSTS:           max-age=300");
+  });
+
+  it("lists certificates with expiry, what is not covered and the ACME state", () => {
+    const text = formatCerts({
+      app: "shop",
+      certs: [
+        {
+          id: "abcd",
+          names: ["www.shop.example"],
+          notAfter: "2027-01-01T00:00:00.000Z",
+          issuer: "CN=CA",
+          source: "acme",
+          selfSigned: false,
+          daysLeft: 40,
+        },
+      ],
+      uncovered: ["*.shop.example"],
+      auto: {
+        enabled: true,
+        state: "failing",
+        message: "rate limited",
+        lastAttempt: null,
+        nextAttempt: null,
+        failures: 2,
+      },
+    }).join("\n");
+    expect(text).toMatch(/abcd\s+www\.shop\.example\s+2027-01-01 \(40 days\)\s+auto/);
+    expect(text).toMatch(/Not covered by any certificate: \*\.shop\.example/);
+    expect(text).toMatch(/Status:\s+failing/);
+    expect(text).toMatch(/Last result:\s+rate limited/);
   });
 });
