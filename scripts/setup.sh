@@ -321,6 +321,38 @@ build_stack_images() {
   done
 }
 
+# The add-on service images paas/postgres:15 and paas/redis:7 (plugins/postgres, plugins/redis),
+# FROM paas/debian:bookworm with Debian's packages; rebuilt when missing or when the files in
+# scripts/images/<service> or the base image change. The installed version becomes the label
+# paas.service.version (`paas addons:info` shows it).
+build_service_images() {
+  local base=paas/debian:bookworm base_id spec service tag dir recipe t0 versions k v
+  base_id="$(docker image inspect --format '{{.Id}}' "$base")" || die "$base is missing"
+  for spec in postgres:15 redis:7; do
+    service=${spec%%:*}
+    tag="paas/$spec"
+    dir="$repo/scripts/images/$service"
+    recipe="$(cd "$dir" && recipe_hash . -- "base=$base_id")"
+    if image_is_current "$tag" "$recipe"; then
+      log "$tag present"
+      continue
+    fi
+    t0=$(now_ms)
+    log "building $tag from Debian packages..."
+    docker_build "$tag" service "$recipe" "$dir" --build-arg "BASE=$base" \
+      --build-arg "MIRROR=${PAAS_STACK_MIRROR:-http://deb.debian.org/debian}" --label "paas.service=$service"
+    versions="$(docker run --rm --network none --label paas.managed=true --label paas.kind=service \
+      --entrypoint /usr/local/bin/paas-service-versions "$tag")" || die "version probe of $tag failed"
+    local labels=()
+    while IFS='=' read -r k v; do
+      [[ -n $k && -n $v ]] && labels+=(--label "paas.service.$k=$v")
+    done <<<"$versions"
+    printf 'FROM %s\n' "$tag" | docker build -q "${labels[@]}" -t "$tag" - >/dev/null 2>&1 ||
+      die "labelling $tag failed"
+    log "built $tag in $(elapsed "$t0"): $(tr '\n' ' ' <<<"$versions")"
+  done
+}
+
 # --- 6. The `paas` command on PATH ------------------------------------------------------------
 # As root, /usr/local/bin/paas points at this checkout (never replacing a paas that is not ours).
 link_cli() {
@@ -341,6 +373,7 @@ start_redis
 node_deps
 build_base_images
 build_stack_images
+build_service_images
 link_cli
 
 log "done in $(elapsed "$t_start")"

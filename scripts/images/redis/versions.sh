@@ -1,0 +1,3 @@
+#!/bin/sh
+# key=value lines for the image's labels (paas.service.<key>)
+echo "version=$(dpkg-query -W -f='${Version}' redis-server)"
