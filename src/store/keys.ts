@@ -32,6 +32,9 @@ export class Keys {
   /** Drain shipper: last stream id shipped per app, and the lease of the one shipping. */
   drainCursors = () => `${this.ns}:drain-cursors`;
   drainLease = () => `${this.ns}:drain-lease`;
+  /** A drained app's lines for the shipper (longer than the log), and the flag that turns it on. */
+  drainBacklog = (app: string) => `${this.ns}:drain-log:${app}`;
+  drained = (app: string) => `${this.ns}:drained:${app}`;
   /** Live container stats per app, published by each host's collector. */
   metrics = (app: string) => `${this.ns}:metrics:${app}`;
   /** Custom domains: name -> owning app (the claim), each app's names, its routing options. */

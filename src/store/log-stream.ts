@@ -2,16 +2,28 @@ import crypto from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 
-/** KEYS[1] the stream; ARGV[1] the cap, then ts, src, proc, msg per line. */
+/**
+ * KEYS[1] the stream, KEYS[2] its drain backlog, KEYS[3] the "has drains" flag; ARGV[1] the
+ * cap, ARGV[2] the backlog's, then ts, src, proc, msg per line. A drained app's lines also go
+ * to the backlog, which the drain shipper reads: a burst bigger than the cap between two of
+ * its reads would otherwise be trimmed away before it shipped it.
+ */
 const APPEND_SCRIPT = `
-for i = 2, #ARGV, 4 do
+local drained = redis.call('EXISTS', KEYS[3]) == 1
+for i = 3, #ARGV, 4 do
   redis.call('XADD', KEYS[1], '*', 'ts', ARGV[i], 'src', ARGV[i + 1], 'proc', ARGV[i + 2], 'msg', ARGV[i + 3])
+  if drained then
+    redis.call('XADD', KEYS[2], '*', 'ts', ARGV[i], 'src', ARGV[i + 1], 'proc', ARGV[i + 2], 'msg', ARGV[i + 3])
+  end
 end
 redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[1]))
+if drained then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[2])) end
 return 0`;
 const APPEND_SHA = crypto.createHash("sha1").update(APPEND_SCRIPT).digest("hex");
 /** Lines per script call. */
 const CHUNK = 500;
+/** Lines a drained app's backlog keeps for the shipper. */
+export const DRAIN_BACKLOG = 50_000;
 
 /** A line as stored: flat fields of one stream entry. */
 export interface StoredLine {
@@ -23,6 +35,9 @@ export interface StoredLine {
 
 /** A raw stream entry: id and its flat [k, v, k, v...] fields. */
 export type Entry = [id: string, fields: string[]];
+
+/** The app's stream as readers see it, or its drain backlog (the shipper's). */
+export type Which = "log" | "drain";
 
 /**
  * Each app's log: one capped Redis stream (entries ts, src, proc, msg), plus the collector's
@@ -37,6 +52,23 @@ export class LogStreamStore {
   ) {}
 
   private readonly scriptSha = APPEND_SHA;
+
+  private appendKeys(app: string): [string, string, string] {
+    return [this.keys.appLog(app), this.keys.drainBacklog(app), this.keys.drained(app)];
+  }
+
+  /** The app has no drains any more: its backlog goes. */
+  async dropBacklog(app: string): Promise<void> {
+    await this.redis.del(this.keys.drainBacklog(app));
+  }
+
+  /** The shipper says an app has drains (for ttlMs): its lines go to its drain backlog too. */
+  async markDrained(apps: string[], ttlMs: number): Promise<void> {
+    if (apps.length === 0) return;
+    const p = this.redis.pipeline();
+    for (const app of apps) p.set(this.keys.drained(app), "1", "PX", ttlMs);
+    await p.exec();
+  }
 
   /**
    * Append lines of several apps in one round trip. Each app's lines go in one script call
@@ -58,7 +90,14 @@ export class LogStreamStore {
     for (const [app, args] of byApp) {
       // Bounded script calls: a huge batch must not block Redis for long.
       for (let i = 1; i < args.length; i += 4 * CHUNK) {
-        p.evalsha(this.scriptSha, 1, this.keys.appLog(app), args[0], ...args.slice(i, i + 4 * CHUNK));
+        p.evalsha(
+          this.scriptSha,
+          3,
+          ...this.appendKeys(app),
+          args[0],
+          DRAIN_BACKLOG,
+          ...args.slice(i, i + 4 * CHUNK),
+        );
       }
     }
     // The cursors go in the same round trip, after the lines: a crash in between repeats
@@ -71,7 +110,14 @@ export class LogStreamStore {
       const again = this.redis.pipeline();
       for (const [app, args] of byApp) {
         for (let i = 1; i < args.length; i += 4 * CHUNK) {
-          again.evalsha(this.scriptSha, 1, this.keys.appLog(app), args[0], ...args.slice(i, i + 4 * CHUNK));
+          again.evalsha(
+            this.scriptSha,
+            3,
+            ...this.appendKeys(app),
+            args[0],
+            DRAIN_BACKLOG,
+            ...args.slice(i, i + 4 * CHUNK),
+          );
         }
       }
       if (cursors?.size) again.hset(this.keys.logCursors(), Object.fromEntries(cursors));
@@ -94,8 +140,8 @@ export class LogStreamStore {
   }
 
   /** Id of the newest entry ("0-0" for an empty stream): where a tail starts. */
-  async lastId(app: string): Promise<string> {
-    const got = (await this.redis.xrevrange(this.keys.appLog(app), "+", "-", "COUNT", 1)) as Entry[];
+  async lastId(app: string, which: Which = "log"): Promise<string> {
+    const got = (await this.redis.xrevrange(this.keyOf(app, which), "+", "-", "COUNT", 1)) as Entry[];
     return got[0]?.[0] ?? "0-0";
   }
 
@@ -112,6 +158,7 @@ export class LogStreamStore {
     ids: Map<string, string>,
     blockMs: number,
     count = 1000,
+    which: Which = "log",
   ): Promise<{ app: string; entries: Entry[] }[]> {
     if (ids.size === 0) return [];
     const apps = [...ids.keys()];
@@ -121,12 +168,16 @@ export class LogStreamStore {
       "BLOCK",
       blockMs,
       "STREAMS",
-      ...apps.map((a) => this.keys.appLog(a)),
+      ...apps.map((a) => this.keyOf(a, which)),
       ...apps.map((a) => ids.get(a) as string),
     )) as [string, Entry[]][] | null;
     if (!res) return [];
-    const byKey = new Map(apps.map((a) => [this.keys.appLog(a), a]));
+    const byKey = new Map(apps.map((a) => [this.keyOf(a, which), a]));
     return res.map(([key, entries]) => ({ app: byKey.get(key) ?? key, entries }));
+  }
+
+  private keyOf(app: string, which: Which): string {
+    return which === "drain" ? this.keys.drainBacklog(app) : this.keys.appLog(app);
   }
 
   async cursor(containerId: string): Promise<string | null> {

@@ -81,7 +81,7 @@ export class DrainShipper {
     }
     const ids = new Map<string, string>();
     for (const app of this.routes.keys()) ids.set(app, this.cursors.get(app) ?? "$");
-    const got = await this.store.logs.read(this.conn, ids, 500, 2000);
+    const got = await this.store.logs.read(this.conn, ids, 500, 2000, "drain");
     for (const { app, entries } of got) {
       const targets = this.routes.get(app) ?? [];
       for (const [id, fields] of entries) {
@@ -107,6 +107,8 @@ export class DrainShipper {
         list.push({ url, token: "platform", host: app, statsApp: PLATFORM });
       if (list.length > 0) wanted.set(app, list);
     }
+    // From now on (and while we keep saying so) their lines also go to their drain backlogs.
+    await this.store.logs.markDrained([...wanted.keys()], LEASE_MS);
     const keep = new Set<string>();
     const routes = new Map<string, { drain: Drain; host: string; statsApp: string }[]>();
     for (const [app, list] of wanted) {
@@ -126,7 +128,7 @@ export class DrainShipper {
       routes.set(app, targets);
       if (!this.cursors.has(app)) {
         const saved = (await this.store.drains.cursors())[app];
-        this.cursors.set(app, saved ?? (await this.store.logs.lastId(app)));
+        this.cursors.set(app, saved ?? (await this.store.logs.lastId(app, "drain")));
       }
     }
     for (const [key, drain] of this.drains) {
@@ -136,7 +138,11 @@ export class DrainShipper {
       }
     }
     this.routes = routes;
-    for (const app of this.cursors.keys()) if (!routes.has(app)) this.cursors.delete(app);
+    for (const app of this.cursors.keys()) {
+      if (routes.has(app)) continue;
+      this.cursors.delete(app);
+      await this.store.logs.dropBacklog(app);
+    }
   }
 
   /** Delivery counters to Redis (for `paas drains`), and the position per app. */
