@@ -125,7 +125,7 @@ export class Deployer {
       const died = await this.watch(started, windowMs);
       if (died) {
         // Back to exactly what served before, then the usual failure path.
-        await this.store.routes.setBackends(app, before?.backends ?? backendsOf(existing));
+        await this.store.routes.setBackends(app, before?.backends ?? backendsOf(existing), []);
         log(` !     ${died} stopped within ${windowMs / 1000}s: traffic is back on the previous containers`);
         await this.discard(
           started,
@@ -139,7 +139,7 @@ export class Deployer {
     // Live: a problem from here on is reported, never turned into a failed deploy.
     try {
       await this.retire(app, retiring);
-      await this.store.routes.setBackends(app, serving);
+      await this.store.routes.setBackends(app, serving, []);
       for (const s of started) {
         // The temporary name only makes `docker ps` less tidy: say so, and go on.
         await this.docker.containers
@@ -179,7 +179,7 @@ export class Deployer {
     // Containers failing their readiness checks keep running but stay out of the route.
     const unready = await unreadyIds(this.store, app);
     const kept = existing.filter((c) => !retiring.includes(c) && !unready.has(c.Id));
-    await this.store.routes.setBackends(app, [...backendsOf(kept), ...startedBackends(started)]);
+    await this.store.routes.setBackends(app, [...backendsOf(kept), ...startedBackends(started)], []);
     this.announceRetire(retiring, log);
     await this.retire(app, retiring);
   }
@@ -193,7 +193,7 @@ export class Deployer {
     if (!target) throw invalid(`${slot.type}.${slot.index} is not running; see \`paas ps\``);
     const unready = await unreadyIds(this.store, app);
     const kept = existing.filter((c) => c !== target && !unready.has(c.Id));
-    await this.store.routes.setBackends(app, backendsOf(kept));
+    await this.store.routes.setBackends(app, backendsOf(kept), []);
     await this.docker.containers.stop(target.Id, this.settings.stopTimeout);
   }
 

@@ -215,8 +215,10 @@ export class Reconciler {
           .map((b) => `${b.host}:${b.port}`)
           .sort()
           .join(",");
-      if (!current || key(current.backends) !== key(backends)) {
-        await this.store.routes.setBackends(app, backends);
+      // Reconcile runs under the lock, so never inside a deploy's watch window: a standby
+      // list left here is from a deploy that died, and goes.
+      if (!current || key(current.backends) !== key(backends) || (current.standby?.length ?? 0) > 0) {
+        await this.store.routes.setBackends(app, backends, []);
         this.log("reconcile updated the route", { app, backends: backends.length });
       }
       if (missing === 0 || Date.now() >= deadline) return;

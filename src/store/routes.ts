@@ -77,11 +77,16 @@ export class RoutesStore {
       .exec();
   }
 
-  /** Replace the backends (and the standby list: none unless given). */
-  async setBackends(app: string, backends: Backend[], standby: Backend[] = []): Promise<void> {
+  /**
+   * Replace the backends, and the standby list when given ([] clears it). Left out, the
+   * standby list stays: a readiness change in the middle of a deploy's watch window must
+   * not take the old containers' fallback away.
+   */
+  async setBackends(app: string, backends: Backend[], standby?: Backend[]): Promise<void> {
     const current = (await this.get(app)) ?? { app, backends: [], domains: [] };
-    const { standby: _old, ...rest } = current;
-    await this.put(standby.length > 0 ? { ...rest, backends, standby } : { ...rest, backends });
+    const { standby: old, ...rest } = current;
+    const keep = standby ?? old ?? [];
+    await this.put(keep.length > 0 ? { ...rest, backends, standby: keep } : { ...rest, backends });
   }
 
   async remove(app: string): Promise<void> {
