@@ -66,6 +66,18 @@ export interface Settings {
   logLines: number;
   /** Drains every app's log goes to, set by the operator (PAAS_LOG_DRAINS, comma-separated). */
   logDrains: string[];
+  /** SSH git port (PAAS_SSH_PORT; 0: any free port); null: no SSH server. */
+  sshPort: number | null;
+  /** Whether PAAS_SSH_PORT was given (a busy default port only disables SSH). */
+  sshPortSet: boolean;
+  /** Key that seals secrets at rest (PAAS_SECRET_KEY, base64); null: the data dir's key file. */
+  secretKey: Buffer | null;
+  /** Earlier keys still accepted for reading (PAAS_SECRET_KEY_PREVIOUS, comma-separated). */
+  secretKeysPrevious: Buffer[];
+  /** Most processes (threads) an app container may run (PAAS_PIDS_LIMIT). */
+  pidsLimit: number;
+  /** Network Dockerfile builds run on: isolated (the platform's, no way to the host), or a Docker network name. */
+  buildNetwork: string;
 }
 
 export interface SettingDoc {
@@ -128,6 +140,27 @@ export const SETTINGS_DOC: SettingDoc[] = [
   { name: "PAAS_BUILD_HTTPS_PROXY", default: "$HTTPS_PROXY", description: "HTTPS proxy passed to builds" },
   { name: "PAAS_BUILD_NO_PROXY", default: "$NO_PROXY", description: "no-proxy list passed to builds" },
   { name: "PAAS_DEFAULT_MEMORY", default: "512m", description: "memory limit of an app container" },
+  { name: "PAAS_PIDS_LIMIT", default: "512", description: "most processes/threads an app container may run" },
+  {
+    name: "PAAS_SSH_PORT",
+    default: "2222",
+    description: "SSH port for git push/fetch (on PAAS_BIND, git role); off: no SSH server",
+  },
+  {
+    name: "PAAS_SECRET_KEY",
+    default: "<data dir>/secret.key",
+    description: "base64 32-byte key sealing config values, TLS keys and drain URLs (hosts without the data dir)",
+  },
+  {
+    name: "PAAS_SECRET_KEY_PREVIOUS",
+    default: "(none)",
+    description: "earlier PAAS_SECRET_KEY values, comma-separated, still read until secrets:rotate-key",
+  },
+  {
+    name: "PAAS_BUILD_NETWORK",
+    default: "isolated",
+    description: "network of Dockerfile builds: isolated (cannot reach this host) or a Docker network, e.g. bridge",
+  },
   {
     name: "PAAS_START_TIMEOUT",
     default: "60",
@@ -312,6 +345,20 @@ export function loadSettings(env: Env = process.env): Settings {
     if ("error" in parsed) problems.push(`PAAS_LOG_DRAINS: ${parsed.error}`);
   }
 
+  const sshRaw = str("PAAS_SSH_PORT", "");
+  const sshPort = sshRaw === "off" ? null : port("PAAS_SSH_PORT", 2222);
+  const secretKey = secretKeyOf("PAAS_SECRET_KEY", env.PAAS_SECRET_KEY, problems);
+  const secretKeysPrevious = (env.PAAS_SECRET_KEY_PREVIOUS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((k) => secretKeyOf("PAAS_SECRET_KEY_PREVIOUS", k, problems))
+    .filter((k): k is Buffer => k !== null);
+  const buildNetwork = str("PAAS_BUILD_NETWORK", "isolated");
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(buildNetwork) || buildNetwork === "host") {
+    problems.push(`PAAS_BUILD_NETWORK="${buildNetwork}" must be isolated or the name of a Docker network (not host)`);
+  }
+
   const hostForUrl = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind;
   const settings: Settings = {
     dataDir,
@@ -349,6 +396,12 @@ export function loadSettings(env: Env = process.env): Settings {
     errorPagesDir: errorPagesDir(env.PAAS_ERROR_PAGES_DIR, problems),
     logLines: positiveInt("PAAS_LOG_LINES", 1500),
     logDrains,
+    sshPort,
+    sshPortSet: sshRaw !== "",
+    secretKey,
+    secretKeysPrevious,
+    pidsLimit: positiveInt("PAAS_PIDS_LIMIT", 512),
+    buildNetwork,
   };
   if (problems.length > 0) {
     throw invalid(`bad settings:\n  ${problems.join("\n  ")}`);
@@ -363,6 +416,18 @@ export function parseMemory(raw: string): number | null {
   const mult = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase() as "" | "k" | "m" | "g"];
   const bytes = Math.round(Number(m[1]) * mult);
   return bytes >= 4 * 1024 * 1024 ? bytes : null;
+}
+
+/** A 32-byte key given as base64 (or 64 hex digits). */
+function secretKeyOf(name: string, raw: string | undefined, problems: string[]): Buffer | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const v = raw.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
+  if (key.length !== 32) {
+    problems.push(`${name} must be 32 random bytes in base64 (make one with: openssl rand -base64 32)`);
+    return null;
+  }
+  return key;
 }
 
 function routerWorkers(raw: string | undefined, problems: string[]): number {
