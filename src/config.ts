@@ -149,7 +149,8 @@ export const SETTINGS_DOC: SettingDoc[] = [
   {
     name: "PAAS_SECRET_KEY",
     default: "<data dir>/secret.key",
-    description: "base64 32-byte key sealing config values, TLS keys and drain URLs (hosts without the data dir)",
+    description:
+      "base64 32-byte key sealing config values, TLS keys and drain URLs (hosts without the data dir)",
   },
   {
     name: "PAAS_SECRET_KEY_PREVIOUS",
@@ -159,7 +160,8 @@ export const SETTINGS_DOC: SettingDoc[] = [
   {
     name: "PAAS_BUILD_NETWORK",
     default: "isolated",
-    description: "network of Dockerfile builds: isolated (cannot reach this host) or a Docker network, e.g. bridge",
+    description:
+      "network of Dockerfile builds: isolated (cannot reach this host) or a Docker network, e.g. bridge",
   },
   {
     name: "PAAS_START_TIMEOUT",
@@ -356,7 +358,9 @@ export function loadSettings(env: Env = process.env): Settings {
     .filter((k): k is Buffer => k !== null);
   const buildNetwork = str("PAAS_BUILD_NETWORK", "isolated");
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(buildNetwork) || buildNetwork === "host") {
-    problems.push(`PAAS_BUILD_NETWORK="${buildNetwork}" must be isolated or the name of a Docker network (not host)`);
+    problems.push(
+      `PAAS_BUILD_NETWORK="${buildNetwork}" must be isolated or the name of a Docker network (not host)`,
+    );
   }
 
   const hostForUrl = bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind;
