@@ -80,6 +80,9 @@ export class HealthMonitor {
       ...checksOfType(checks, type, "readiness"),
     ];
     const unready = await this.unready.list(app);
+    // An old container draining after a restart of the same release is not checked: it is
+    // out of the route for good and goes at its deadline (runtime/retire.ts).
+    const draining = new Set((await this.store.retiring.list(app)).map((r) => r.id));
     // Only apps with liveness or readiness checks cost a look at Docker.
     const checked = Object.keys(checks).some((type) => monitored(type).length > 0);
     if (!checked && unready.size === 0) return;
@@ -92,7 +95,7 @@ export class HealthMonitor {
                 `${LABEL.release}=${releaseTag(release.version)}`,
               ]),
             )
-          ).filter((c) => monitored(c.Labels[LABEL.process] ?? "").length > 0)
+          ).filter((c) => monitored(c.Labels[LABEL.process] ?? "").length > 0 && !draining.has(c.Id))
         : [];
     // Forget containers that are gone or no longer checked.
     const ids = new Set(containers.map((c) => c.Id));
