@@ -2,6 +2,7 @@ import { buildCacheScenario } from "./build-cache.js";
 import { deployScenario } from "./deploy.js";
 import { logsScenario } from "./logs.js";
 import { domainsScenario } from "./domains.js";
+import { httpsScenario } from "./https.js";
 import { routerScenario } from "./router.js";
 import type { Cleanup, Say } from "./util.js";
 import { zeroDowntimeScenario } from "./zero-downtime.js";
@@ -94,6 +95,7 @@ export const SCENARIOS: readonly Scenario[] = [
   buildCacheScenario,
   zeroDowntimeScenario,
   domainsScenario,
+  httpsScenario,
   logsScenario,
 ];
 
