@@ -61,6 +61,11 @@
  *                  dockerfile-hello app while it is redeployed, reconfigured, rolled back,
  *                  scaled 1 -> 3 and 3 -> 1 (platform defaults: 10 s drain); requests, failed
  *                  and duration per change, against a quiet baseline. Target: zero failed.
+ *   domains        20 x rounds domain adds and removes (DomainsStore, as the API) seen by 2 router
+ *                  processes (first answer for the name, keep-alive polling), with a request loop
+ *                  on the app counting drops. Target: change-feed median <= 100 ms, 0 dropped.
+ *   https          wrk (HTTP/1.1) through the router's HTTPS listener with HTTP/2 offered (ALPN)
+ *                  and without, rounds interleaved. Target: req/s >= 0.95x, CPU/req <= 1.05x.
  *
  * Options: --duration=S per measured run (default 5), --rounds=N interleaved repeats,
  * medians reported (default 3), --warmup=S unmeasured load per path first (default 2),
