@@ -24,7 +24,8 @@ export function frontDoor(next: Handler, opts: FrontOptions): Handler {
   const hosts = new HostLookup(opts.table);
   const policy = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (!opts.table().httpsPolicies) return false;
-    const host = req.headers.host;
+    // HTTP/2 clients may send only :authority.
+    const host = req.headers.host ?? (req.headers[":authority"] as string | undefined);
     const options = hosts.get(host)?.domainOptions;
     if (!options) return false;
     const encrypted = (req.socket as TLSSocket).encrypted === true;
@@ -59,10 +60,14 @@ export function redirectTarget(host: string, url: string, httpsPort: number): st
 function redirect(req: IncomingMessage, res: ServerResponse, host: string, httpsPort: number): void {
   const status = req.method === "GET" || req.method === "HEAD" ? 301 : 308;
   const location = redirectTarget(host, req.url ?? "/", httpsPort);
-  // The body is not read: close so it cannot be taken for the next request.
-  res.writeHead(status, { location, "content-type": "text/plain", connection: "close" });
+  const headers: Record<string, string> = { location, "content-type": "text/plain" };
+  // A body is not read: close then, so it cannot be taken for the next request.
+  const hasBody =
+    Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+  if (hasBody) headers.connection = "close";
+  res.writeHead(status, headers);
   res.end(req.method === "HEAD" ? undefined : `Redirecting to ${location}\n`);
-  req.resume();
+  if (hasBody) req.resume();
 }
 
 function answerChallenge(

@@ -59,10 +59,23 @@ export class SniCertificates {
   async loadAll(): Promise<void> {
     const apps = await this.certs.appsWithCerts();
     const next = new Map<string, CertMaterial[]>();
-    for (const app of apps) next.set(app, await this.certs.material(app));
-    const def = await this.certs.defaultMaterial();
+    for (const app of apps) {
+      try {
+        next.set(app, await this.certs.material(app));
+      } catch (err) {
+        // One app's unreadable record (a key sealed with another secret.key) must not take
+        // every other app's certificates down: keep what this process had for it.
+        const had = this.byApp.get(app);
+        if (had) next.set(app, had);
+        this.log(`certificates of ${app} not loaded: ${(err as Error).message}`, { app });
+      }
+    }
+    const def = await this.certs.defaultMaterial().catch((err: Error) => {
+      this.log(`the default certificate not loaded: ${err.message}`);
+      return undefined;
+    });
     this.byApp = next;
-    this.setDefault(def);
+    if (def !== undefined) this.setDefault(def);
     this.rebuild();
   }
 

@@ -259,6 +259,8 @@ describe("router domains and TLS", () => {
     const s = await tlsGet(p.httpsPort, "shop.example.test");
     expect(s.status).toBe(200);
     expect(s.headers["strict-transport-security"]).toBe("max-age=300");
+    const h2 = await h2Request(p.httpsPort, "shop.example.test");
+    expect(h2.headers["strict-transport-security"]).toBe("max-age=300");
     // Other apps are untouched.
     expect(await appAt("www.example.test")).toBe("beta");
     ok(await p.cli(["https:redirect", "off", "-a", "alpha"]));
