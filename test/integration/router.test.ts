@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSettings, type Settings } from "../../src/config.js";
 import { type Router, startRouter } from "../../src/router/index.js";
+import { DomainsStore } from "../../src/store/domains.js";
 import { Keys } from "../../src/store/keys.js";
 import { RoutesStore } from "../../src/store/routes.js";
 
@@ -153,6 +154,8 @@ describe("router", () => {
   let redis: Redis;
   const subscribers: Redis[] = [];
   let routes: RoutesStore;
+  // Custom domains are claimed in the domain store (what `paas domains:add` does); routes read them.
+  let domains: DomainsStore;
   let settings: Settings;
   let router: Router;
   const logs: Array<{ msg: string; ctx?: Record<string, unknown> }> = [];
@@ -168,6 +171,7 @@ describe("router", () => {
   beforeAll(async () => {
     redis = new Redis(REDIS_URL);
     routes = new RoutesStore(redis, new Keys(NS));
+    domains = new DomainsStore(redis, new Keys(NS));
     settings = loadSettings({
       PAAS_NAMESPACE: NS,
       PAAS_DOMAIN: DOMAIN,
@@ -178,7 +182,8 @@ describe("router", () => {
     backends.hangup = await startBackend("hangup", "hangup");
     dead = await deadPort();
     const at = (b: TestBackend) => ({ host: "127.0.0.1", port: b.port, id: b.name });
-    await routes.put({ app: "alpha", backends: [at(backends.b1)], domains: ["www.alpha.test"] });
+    await routes.put({ app: "alpha", backends: [at(backends.b1)], domains: [] });
+    await domains.add("alpha", ["www.alpha.test"]);
     await routes.put({ app: "beta", backends: [at(backends.b2), at(backends.b3)], domains: [] });
     await routes.put({ app: "idle", backends: [], domains: [] });
     await routes.put({
@@ -287,8 +292,9 @@ describe("router", () => {
     await routes.put({
       app: "fresh",
       backends: [{ host: "127.0.0.1", port: backends.b4.port }],
-      domains: ["fresh.test"],
+      domains: [],
     });
+    await domains.add("fresh", ["fresh.test"]);
     const fresh = await pollUntil(
       () => send(router.port, "fresh.test"),
       (r) => r.status === 200,
