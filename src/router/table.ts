@@ -184,57 +184,6 @@ function cleanDomainOptions(raw: unknown): DomainOptions | undefined {
   };
 }
 
-export const backendKey = (b: Backend): string => `${b.host}:${b.port}`;
-
-/**
- * Round robin per app, skipping backends that recently refused connections. The mark is
- * only a hint: when every untried backend is marked down we still try one, because a
- * refused connection costs a millisecond while a needless 503 costs a user.
- */
-export class Balancer {
-  private readonly next = new Map<string, number>();
-  private readonly downUntil = new Map<string, number>();
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  /** Next backend for the app, never one in `tried` (host:port keys); null when none is left. */
-  pick(entry: RouteEntry, tried?: ReadonlySet<string>): Backend | null {
-    const { backends } = entry;
-    const n = backends.length;
-    if (n === 0) return null;
-    const start = (this.next.get(entry.app) ?? 0) % n;
-    let fallback = -1;
-    for (let i = 0; i < n; i++) {
-      const idx = (start + i) % n;
-      const b = backends[idx];
-      if (tried?.has(backendKey(b))) continue;
-      if (!this.isDown(b)) return this.take(entry.app, idx, n, b);
-      if (fallback === -1) fallback = idx;
-    }
-    return fallback === -1 ? null : this.take(entry.app, fallback, n, backends[fallback]);
-  }
-
-  markDown(backend: Backend, ms: number): void {
-    this.downUntil.set(backendKey(backend), this.now() + ms);
-  }
-
-  isDown(backend: Backend): boolean {
-    if (this.downUntil.size === 0) return false;
-    const key = backendKey(backend);
-    const until = this.downUntil.get(key);
-    if (until === undefined) return false;
-    if (until > this.now()) return true;
-    this.downUntil.delete(key);
-    return false;
-  }
-
-  /** Drop an app's position, e.g. when the app is removed. */
-  forget(app: string): void {
-    this.next.delete(app);
-  }
-
-  private take(app: string, idx: number, n: number, b: Backend): Backend {
-    this.next.set(app, (idx + 1) % n);
-    return b;
-  }
-}
+// Balancing and passive health (mark-down, ejection) live in balancer.ts; re-exported for
+// the table's existing users.
+export { Balancer, backendKey } from "./balancer.js";
