@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { NextFunction, Request, Response } from "express";
+import { type AuthResult, authenticate } from "./auth/authenticate.js";
 import type { Store } from "./store/index.js";
 import { hashToken } from "./store/tokens.js";
 
@@ -22,21 +23,40 @@ export function tokenFrom(req: Pick<Request, "headers">): string | null {
   return null;
 }
 
+/** The address a request came from: the socket's peer (no proxy sits in front of the API). */
+export function sourceAddress(req: { socket?: { remoteAddress?: string } }): string {
+  return (req.socket?.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+}
+
+/** Answer a failed authentication: 401 with a challenge, or 429 with Retry-After. */
+export function sendAuthFailure(
+  res: Response,
+  fail: Extract<AuthResult, { ok: false }>,
+  kind: "api" | "git",
+): void {
+  if (fail.retryAfter) res.setHeader("Retry-After", String(fail.retryAfter));
+  else res.setHeader("WWW-Authenticate", 'Basic realm="paas"');
+  if (kind === "git") res.status(fail.status).type("text/plain").send(`${fail.message}\n`);
+  else
+    res
+      .status(fail.status)
+      .json({
+        error: { code: fail.status === 429 ? "too_many_requests" : "unauthorized", message: fail.message },
+      });
+}
+
+/**
+ * Who is asking: sets res.locals.principal ({user, role}) and res.locals.user (the user id).
+ * What they may do is decided per route by the policy (api/route-policy.ts).
+ */
 export function requireAuth(store: Store, kind: "api" | "git") {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const token = tokenFrom(req);
-      const user = token ? await store.tokens.verify(token) : null;
-      if (!user) {
-        const message = token
-          ? "invalid API token: run `paas login --api URL --token TOKEN` with the token from $PAAS_DATA_DIR/admin-token"
-          : "authentication required: run `paas login --api URL --token TOKEN` (the admin token is in $PAAS_DATA_DIR/admin-token)";
-        res.setHeader("WWW-Authenticate", 'Basic realm="paas"');
-        if (kind === "git") res.status(401).type("text/plain").send(`${message}\n`);
-        else res.status(401).json({ error: { code: "unauthorized", message } });
-        return;
-      }
-      res.locals.user = user;
+      const result = await authenticate(store, tokenFrom(req), sourceAddress(req));
+      if (!result.ok) return sendAuthFailure(res, result, kind);
+      res.locals.principal = result.principal;
+      res.locals.user = result.principal.user;
+      res.locals.tokenId = result.tokenId;
       next();
     } catch (err) {
       next(err);

@@ -66,6 +66,9 @@ export interface Settings {
   logLines: number;
   /** Drains every app's log goes to, set by the operator (PAAS_LOG_DRAINS, comma-separated). */
   logDrains: string[];
+  /** Failed logins / token checks per source address before 429, and the window (seconds). */
+  authFailureLimit: number;
+  authFailureWindow: number;
   /** SSH git port (PAAS_SSH_PORT; 0: any free port); null: no SSH server. */
   sshPort: number | null;
   /** Whether PAAS_SSH_PORT was given (a busy default port only disables SSH). */
@@ -202,9 +205,16 @@ export const SETTINGS_DOC: SettingDoc[] = [
   },
   { name: "PAAS_LOG_LINES", default: "1500", description: "log lines kept per app (paas logs reads these)" },
   {
+    name: "PAAS_AUTH_FAILURE_LIMIT",
+    default: "10",
+    description: "failed logins and token checks per source address before it gets 429 for the window",
+  },
+  { name: "PAAS_AUTH_FAILURE_WINDOW", default: "60", description: "seconds the failed-auth count is kept" },
+  {
     name: "PAAS_LOG_DRAINS",
     default: "(none)",
-    description: "platform-wide log drains, comma-separated: syslog://, syslog+tls://, syslog+udp://, https://",
+    description:
+      "platform-wide log drains, comma-separated: syslog://, syslog+tls://, syslog+udp://, https://",
   },
 ];
 
@@ -400,6 +410,8 @@ export function loadSettings(env: Env = process.env): Settings {
     errorPagesDir: errorPagesDir(env.PAAS_ERROR_PAGES_DIR, problems),
     logLines: positiveInt("PAAS_LOG_LINES", 1500),
     logDrains,
+    authFailureLimit: positiveInt("PAAS_AUTH_FAILURE_LIMIT", 10),
+    authFailureWindow: positiveInt("PAAS_AUTH_FAILURE_WINDOW", 60),
     sshPort,
     sshPortSet: sshRaw !== "",
     secretKey,
@@ -438,7 +450,9 @@ function routerWorkers(raw: string | undefined, problems: string[]): number {
   if (raw === undefined || raw === "") return os.availableParallelism();
   const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(n) || n > 64) {
-    problems.push(`PAAS_ROUTER_WORKERS="${raw}" must be a whole number from 0 to 64 (0: no separate processes)`);
+    problems.push(
+      `PAAS_ROUTER_WORKERS="${raw}" must be a whole number from 0 to 64 (0: no separate processes)`,
+    );
     return 1;
   }
   return n;
@@ -447,7 +461,9 @@ function routerWorkers(raw: string | undefined, problems: string[]): number {
 function errorPagesDir(raw: string | undefined, problems: string[]): string | null {
   if (raw === undefined || raw === "") return null;
   if (!fs.existsSync(raw) || !fs.statSync(raw).isDirectory()) {
-    problems.push(`PAAS_ERROR_PAGES_DIR="${raw}" is not a directory: point it at a folder of <page>.njk templates`);
+    problems.push(
+      `PAAS_ERROR_PAGES_DIR="${raw}" is not a directory: point it at a folder of <page>.njk templates`,
+    );
     return null;
   }
   return path.resolve(raw);

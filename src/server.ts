@@ -6,6 +6,7 @@ import express from "express";
 import { apiRouter } from "./api/app.js";
 import { dashboardRouter } from "./api/dashboard/index.js";
 import { metricsHandler } from "./api/metrics.js";
+import { requirePolicy } from "./api/route-policy.js";
 import { attachRunSockets } from "./api/run-socket.js";
 import type { Services } from "./api/services.js";
 import { storeErrors, storeGate } from "./api/store-gate.js";
@@ -59,6 +60,7 @@ export async function startServer(
   const store = openStore(settings.redisUrl, settings.namespace, {
     logLines: settings.logLines,
     dataDir: settings.dataDir,
+    authFailures: { limit: settings.authFailureLimit, windowSeconds: settings.authFailureWindow },
   });
   logConnection(store.redis, log, "state");
   try {
@@ -147,8 +149,8 @@ export async function startServer(
         events: logs.events,
       };
       app.use(apiRouter(services));
-      // Prometheus text, summed over every router process; the API's token guards it.
-      app.get("/metrics", requireAuth(store, "api"), metricsHandler(store));
+      // Prometheus text, summed over every router process: admins only.
+      app.get("/metrics", requireAuth(store, "api"), requirePolicy(services, "admin"), metricsHandler(store));
       app.use("/dashboard", dashboardRouter({ ...services, log: logger.child("dashboard") }));
     }
     app.get("/", (_req, res) => {
@@ -241,7 +243,9 @@ export async function runServer(opts: { roles?: string[] } = {}): Promise<void> 
   if (s.routerPort !== null)
     out(`  router:       http://<app>.${s.settings.domain}:${s.routerPort}  (listening on ${host})`);
   if (s.routerPort !== null && s.settings.httpsPort)
-    out(`                https://<app>.${s.settings.domain}:${s.settings.httpsPort}  (certificates: paas certs)`);
+    out(
+      `                https://<app>.${s.settings.domain}:${s.settings.httpsPort}  (certificates: paas certs)`,
+    );
   if (s.adminTokenFile === null) return stopOnSignals(s, out);
   out(`  admin token:  ${s.adminTokenFile}`);
   out("");

@@ -2,6 +2,9 @@ import express from "express";
 import { requireAuth } from "../auth.js";
 import { loadApp } from "./app-context.js";
 import { errorMiddleware } from "./errors.js";
+import { API_POLICIES } from "./policies.js";
+import { guardRoutes } from "./route-policy.js";
+import { accessRoutes } from "./routes/access.js";
 import { appMoveRoutes } from "./routes/app-moves.js";
 import { appsRoutes } from "./routes/apps.js";
 import { buildpackRoutes } from "./routes/buildpacks.js";
@@ -15,18 +18,20 @@ import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { routerSettingsRoutes } from "./routes/router-settings.js";
 import { runRoutes } from "./routes/run.js";
+import { loginRoutes, userRoutes } from "./routes/users.js";
 import type { Services } from "./services.js";
 import { storeErrors } from "./store-gate.js";
 
-/** The REST API under /api/v1. Every route needs a token. */
+/** The REST API under /api/v1. Every route needs a token (but the password login) and has a policy (policies.ts). */
 export function apiRouter(s: Services): express.Router {
   const v1 = express.Router();
+  v1.use(loginRoutes(s));
   v1.use(requireAuth(s.store, "api"));
   v1.use(express.json({ limit: "1mb" }));
   // Every /apps/:app route gets its app checked and loaded here: handlers use appOf(res).
   v1.use("/apps/:app", loadApp(s.store));
   v1.get("/whoami", (_req, res) => {
-    res.json({ user: res.locals.user });
+    res.json({ user: res.locals.user, role: res.locals.principal?.role });
   });
   v1.use(appsRoutes(s));
   v1.use(appMoveRoutes(s));
@@ -41,6 +46,10 @@ export function apiRouter(s: Services): express.Router {
   v1.use(runRoutes(s));
   v1.use(domainRoutes(s));
   v1.use(certRoutes(s));
+  v1.use(userRoutes(s));
+  v1.use(accessRoutes(s));
+  // Every route above gets authorize() in front of its handler.
+  guardRoutes(v1, API_POLICIES, s);
   v1.use((req, res) => {
     res.status(404).json({ error: { code: "not_found", message: `no API route ${req.method} ${req.path}` } });
   });

@@ -1,7 +1,9 @@
 import type http from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { tokenFrom } from "../auth.js";
+import { authenticate } from "../auth/authenticate.js";
+import { authorize } from "../auth/policy.js";
+import { sourceAddress, tokenFrom } from "../auth.js";
 import { isPaasError, messageOf, type PaasError } from "../errors.js";
 import { type AppName, parseAppName } from "../names.js";
 import {
@@ -55,17 +57,25 @@ export function attachRunSockets(
     // As every API route: with Redis gone, answer at once rather than wait for it.
     if (!storeIsReady(deps.store.redis)) return reject(socket, 503, "unavailable", unreachable);
     void (async () => {
-      const token = tokenFrom(req);
-      const user = token ? await deps.store.tokens.verify(token) : null;
-      if (!user) {
-        return reject(
-          socket,
-          401,
-          "unauthorized",
-          "authentication required: run `paas login --api URL --token TOKEN`",
-        );
+      const addr = sourceAddress(req);
+      const who = await authenticate(deps.store, tokenFrom(req), addr);
+      if (!who.ok) {
+        const code = who.status === 429 ? "too_many_requests" : "unauthorized";
+        return reject(socket, who.status, code, who.message, who.retryAfter);
       }
       const app = parseAppName(decodeURIComponent(match[1]));
+      await deps.store.apps.require(app);
+      // The one policy, as for every route: app:run.
+      const d = authorize(who.principal, "app:run", await deps.store.access.get(app));
+      const user = who.principal.user;
+      await deps.store.audit.record({
+        user,
+        addr,
+        action: "paas run",
+        app,
+        result: d.allow ? "started" : "403 denied",
+      });
+      if (!d.allow) return reject(socket, 403, "forbidden", `${d.reason} (app ${app})`);
       const release = await deps.oneOffs.currentRelease(app);
       wss.handleUpgrade(req, socket, head, (ws) => {
         const session = new Session(ws, app, deps, unreachable, () => sessions.delete(session));
@@ -89,13 +99,26 @@ export function attachRunSockets(
 }
 
 /** An HTTP error answer on a socket that was never upgraded, in the API's error envelope. */
-function reject(socket: Duplex, status: number, code: PaasError["code"] | string, message: string): void {
+function reject(
+  socket: Duplex,
+  status: number,
+  code: PaasError["code"] | string,
+  message: string,
+  retryAfter?: number,
+): void {
   const body = JSON.stringify({ error: { code, message } });
   const reason =
-    { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 503: "Service Unavailable" }[status] ??
-    "Error";
+    {
+      400: "Bad Request",
+      401: "Unauthorized",
+      403: "Forbidden",
+      404: "Not Found",
+      429: "Too Many Requests",
+      503: "Service Unavailable",
+    }[status] ?? "Error";
+  const extra = retryAfter ? `Retry-After: ${retryAfter}\r\n` : "";
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 

@@ -8,6 +8,7 @@ import { isPaasError, messageOf } from "../errors.js";
 import { parseAppName } from "../names.js";
 import { isStoreConnectionError, storeUnreachable } from "../store/health.js";
 import type { Store } from "../store/index.js";
+import { gitDenied } from "./http-policy.js";
 import type { Repos } from "./repos.js";
 
 export interface GitDeps {
@@ -29,7 +30,11 @@ export function gitRouter(deps: GitDeps): express.Router {
     express.json({ limit: "64kb" }),
     (req, res) => void handlePush(deps, req, res),
   );
-  router.use("/git", requireAuth(deps.store, "git"), (req, res) => void handleGit(deps, req, res));
+  router.use(
+    "/git",
+    requireAuth(deps.store, "git"),
+    (req, res, next) => void handleGit(deps, req, res).catch(next),
+  );
   return router;
 }
 
@@ -50,6 +55,8 @@ async function handleGit(deps: GitDeps, req: Request, res: Response): Promise<vo
       .send(`app "${app}" not found: create it with \`paas apps:create ${app}\`\n`);
     return;
   }
+  // The one policy: git:push for receive-pack, git:fetch for the rest (403 with the reason).
+  if (await gitDenied(deps.store, req, res, app)) return;
   await deps.repos.installHook(app);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

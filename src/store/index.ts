@@ -1,6 +1,9 @@
 import { Redis } from "ioredis";
+import { AccessStore } from "./access.js";
 import { AcmeStore } from "./acme.js";
 import { AppsStore } from "./apps.js";
+import { AuditStore } from "./audit.js";
+import { AuthFailuresStore } from "./auth-failures.js";
 import { BuildsStore } from "./builds.js";
 import { CertsStore } from "./certs.js";
 import { ConfigStore } from "./config-vars.js";
@@ -19,6 +22,7 @@ import { RoutesStore } from "./routes.js";
 import { RunsStore } from "./runs.js";
 import { lazySecretBox } from "./secret-box.js";
 import { TokensStore } from "./tokens.js";
+import { UsersStore } from "./users.js";
 
 export type { AppRecord } from "./apps.js";
 export type { BuildLogEntry, BuildRecord } from "./builds.js";
@@ -49,24 +53,26 @@ export interface Store {
   drains: DrainsStore;
   metrics: MetricsStore;
   retiring: RetiringStore;
+  users: UsersStore;
+  access: AccessStore;
+  audit: AuditStore;
+  authFailures: AuthFailuresStore;
+}
+
+export interface StoreOptions {
+  logLines?: number;
+  dataDir?: string;
+  authFailures?: { limit: number; windowSeconds: number };
 }
 
 /** `dataDir`: where the key that seals secrets (TLS keys) lives; without it they cannot be read or written. */
-export function openStore(
-  redisUrl: string,
-  namespace: string,
-  opts: { logLines?: number; dataDir?: string } = {},
-): Store {
+export function openStore(redisUrl: string, namespace: string, opts: StoreOptions = {}): Store {
   // Fail fast while Redis is unreachable (health.ts): requests answer 503 instead of hanging.
   const redis = new Redis(redisUrl, { ...STORE_CONNECTION, lazyConnect: false });
   return storeOver(redis, namespace, opts);
 }
 
-export function storeOver(
-  redis: Redis,
-  namespace: string,
-  opts: { logLines?: number; dataDir?: string } = {},
-): Store {
+export function storeOver(redis: Redis, namespace: string, opts: StoreOptions = {}): Store {
   const keys = new Keys(namespace);
   const certs = new CertsStore(redis, keys);
   const acme = new AcmeStore(redis, keys);
@@ -95,5 +101,14 @@ export function storeOver(
     drains: new DrainsStore(redis, keys),
     metrics: new MetricsStore(redis, keys),
     retiring: new RetiringStore(redis, keys),
+    users: new UsersStore(redis, keys),
+    access: new AccessStore(redis, keys),
+    audit: new AuditStore(redis, keys),
+    authFailures: new AuthFailuresStore(
+      redis,
+      keys,
+      opts.authFailures?.limit,
+      opts.authFailures?.windowSeconds,
+    ),
   };
 }

@@ -17,6 +17,16 @@ export class Keys {
   routeChannel = () => `${this.ns}:routes:changed`;
   adminTokenHash = () => `${this.ns}:auth:admin`;
   tokens = () => `${this.ns}:auth:tokens`;
+  /** Users (email -> record), API tokens (id -> record; sha256 -> id), each user's token ids. */
+  users = () => `${this.ns}:auth:users`;
+  tokenHashes = () => `${this.ns}:auth:token-hashes`;
+  userTokens = (user: string) => `${this.ns}:auth:user-tokens:${user}`;
+  /** Who may use an app: app -> owner (absent: admin), and each app's collaborators. */
+  appOwners = () => `${this.ns}:access:owners`;
+  appCollaborators = (app: string) => `${this.ns}:access:collaborators:${app}`;
+  /** The audit trail (capped stream) and failed-auth counters per source address. */
+  audit = () => `${this.ns}:audit`;
+  authFailures = (addr: string) => `${this.ns}:auth:failures:${addr}`;
   buildLog = (buildId: string) => `${this.ns}:build-log:${buildId}`;
   build = (buildId: string) => `${this.ns}:build:${buildId}`;
   builds = (app: string) => `${this.ns}:builds:${app}`;

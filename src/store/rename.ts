@@ -10,8 +10,8 @@ import type { RouteEntry } from "./routes.js";
 // every argument-less key that is a set or hash is checked for the old name as a member,
 // a field or (domain owners) a value.
 
-/** One-argument keys that are not an app's: per build or per token, and the lock (held by the renamer). */
-const NOT_PER_APP = new Set(["build", "buildLog", "acmeChallenge", "lock"]);
+/** One-argument keys that are not an app's: per build, token, user or address, and the lock (held by the renamer). */
+const NOT_PER_APP = new Set(["build", "buildLog", "acmeChallenge", "lock", "userTokens", "authFailures"]);
 /** Argument-less keys that never name apps: channels and bullmq's prefix. */
 const NOT_INDEXES = new Set(["routeChannel", "certChannel", "bullPrefix"]);
 

@@ -1,7 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from "express";
+import { authenticate, checkPassword } from "../../auth/authenticate.js";
+import { principalFor } from "../../auth/decide.js";
+import { sourceAddress } from "../../auth.js";
 import { isPaasError, messageOf } from "../../errors.js";
 import { loadApp } from "../app-context.js";
 import { handle } from "../errors.js";
+import { DASHBOARD_POLICIES } from "../policies.js";
+import { guardRoutes } from "../route-policy.js";
 import type { Services } from "../services.js";
 import { dashboardLive } from "./live.js";
 import { dashboardPages } from "./pages.js";
@@ -9,7 +14,7 @@ import { csrfMatches, DashboardSessions, type Session } from "./sessions.js";
 import { type LayoutContext, Views } from "./view.js";
 
 // The web dashboard: server-rendered pages over the same services as the REST API, no JS.
-// Sign-in takes the admin token once and trades it for a random session id in an
+// Sign-in takes an email and password (or an API token) once and trades it for a random session id in an
 // HttpOnly, SameSite=Strict cookie; every form post also carries the session's CSRF token.
 
 const SECURITY_HEADERS = {
@@ -59,7 +64,12 @@ export function dashboardRouter(s: Services): express.Router {
       .get(cookieValue(req, cookie))
       .then(async (session) => {
         if (!session) return;
+        // The user's role as of now: a removed user's session is over.
+        const principal = await principalFor(s.store, session.user);
+        if (!principal) return;
         res.locals.session = session;
+        res.locals.principal = principal;
+        res.locals.user = principal.user;
         const notice = req.method === "GET" ? await sessions.takeNotice(session.id) : null;
         Object.assign(res.locals.view, { user: session.user, csrf: session.csrf, notice });
       })
@@ -79,18 +89,34 @@ export function dashboardRouter(s: Services): express.Router {
   r.post(
     "/login",
     handle(async (req, res) => {
-      const token = typeof req.body?.token === "string" ? req.body.token.trim() : "";
+      const field = (k: string) => (typeof req.body?.[k] === "string" ? (req.body[k] as string).trim() : "");
+      const [token, email, password] = [field("token"), field("email").toLowerCase(), field("password")];
       const next = safeNext(base(res), req.body?.next);
-      const user = token ? await s.store.tokens.verify(token) : null;
-      if (!user) {
+      if (!token && !(email && password)) {
         views.render(res, 401, "login.njk", {
           next,
-          error: token
-            ? "That token is not valid. Use the admin token from $PAAS_DATA_DIR/admin-token."
-            : "Enter the admin token (it is in $PAAS_DATA_DIR/admin-token).",
+          email,
+          error: "Enter your email and password, or an API token.",
         });
         return;
       }
+      // The same checks (and failed-attempt limit per address) as the API's.
+      const addr = sourceAddress(req);
+      const result = email
+        ? await checkPassword(s.store, email, password, addr)
+        : await authenticate(s.store, token, addr);
+      if (!result.ok) {
+        if (result.retryAfter) res.setHeader("Retry-After", String(result.retryAfter));
+        const error =
+          result.status === 429
+            ? `Too many failed sign-ins from your address: try again in ${result.retryAfter} s.`
+            : email
+              ? "Wrong email or password."
+              : "That token is not valid (or was revoked or expired). Use your own API token, or the admin token from $PAAS_DATA_DIR/admin-token.";
+        views.render(res, result.status, "login.njk", { next, email, error });
+        return;
+      }
+      const user = result.principal.user;
       const session = await sessions.create(user);
       res.cookie(cookie, session.id, {
         httpOnly: true,
@@ -144,6 +170,9 @@ export function dashboardRouter(s: Services): express.Router {
   r.use("/apps/:app", loadApp(s.store));
   r.use(dashboardLive(s));
   r.use(dashboardPages(s, views, sessions));
+
+  // Every page and form above gets authorize() in front of its handler.
+  guardRoutes(r, DASHBOARD_POLICIES, s);
 
   r.use((req, res) => {
     views.render(res, 404, "error.njk", {

@@ -1,4 +1,5 @@
 import express, { type Response } from "express";
+import type { Principal } from "../../auth/policy.js";
 import { invalid, isPaasError } from "../../errors.js";
 import { formatLine } from "../../logs/line.js";
 import { withMetrics } from "../../logs/metrics.js";
@@ -6,7 +7,7 @@ import { recentLines } from "../../logs/reader.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { createApp, restartApp, rollbackApp, scaleApp } from "../operations.js";
-import { appSummary } from "../routes/apps.js";
+import { appSummary, visibleApps } from "../routes/apps.js";
 import type { Services } from "../services.js";
 import type { DashboardSessions, Session } from "./sessions.js";
 import { processSummary, type Views } from "./view.js";
@@ -29,7 +30,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
   r.get(
     "/",
     handle(async (_req, res) => {
-      const names = await s.store.apps.list();
+      const names = await visibleApps(s, res.locals.principal as Principal);
       const apps = await Promise.all(
         names.map(async (name) => {
           try {
@@ -50,6 +51,7 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
     "/apps",
     handle(async (req, res) => {
       const name = await createApp(s, String(req.body?.name ?? "").trim());
+      await s.store.access.setOwner(name, session(res).user);
       await done(res, appPath(res, name), `Created ${name}. Add its git remote and push to deploy.`);
     }),
   );

@@ -1,4 +1,5 @@
 import express from "express";
+import { authorize, type Principal } from "../../auth/policy.js";
 import { invalid } from "../../errors.js";
 import type { AppName } from "../../names.js";
 import { appUrl } from "../../runtime/release.js";
@@ -6,6 +7,7 @@ import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { createApp, destroyRunning } from "../operations.js";
 import type { Services } from "../services.js";
+import { schemas, validate } from "../validate.js";
 
 export function gitUrl(s: Services, app: string): string {
   return `${s.settings.apiUrl}/git/${app}.git`;
@@ -31,24 +33,36 @@ export async function appSummary(s: Services, name: AppName) {
   };
 }
 
+/** The apps `principal` may read (the one policy decides), sorted. */
+export async function visibleApps(s: Services, principal: Principal): Promise<AppName[]> {
+  const names = await s.store.apps.list();
+  if (principal.role === "admin") return names;
+  const access = await Promise.all(names.map((n) => s.store.access.get(n)));
+  return names.filter((_n, i) => authorize(principal, "app:read", access[i]).allow);
+}
+
 export function appsRoutes(s: Services): express.Router {
   const r = express.Router();
 
   r.get(
     "/apps",
     handle(async (_req, res) => {
-      const names = await s.store.apps.list();
-      res.json(await Promise.all(names.map((n) => appSummary(s, n))));
+      // Only the apps the caller may read: all of them for an admin.
+      const visible = await visibleApps(s, res.locals.principal as Principal);
+      res.json(await Promise.all(visible.map((n) => appSummary(s, n))));
     }),
   );
 
   r.post(
     "/apps",
+    validate(schemas.createApp),
     handle(async (req, res) => {
       if (Number(req.headers["content-length"] ?? 0) > 0 && !req.is("application/json")) {
         throw invalid('send JSON with Content-Type: application/json, e.g. {"name": "my-app"}');
       }
       const name = await createApp(s, ((req.body ?? {}) as { name?: unknown }).name);
+      // The creator owns it.
+      await s.store.access.setOwner(name, String(res.locals.user));
       res.status(201).json(await appSummary(s, name));
     }),
   );
@@ -80,6 +94,7 @@ export function appsRoutes(s: Services): express.Router {
       await s.store.acme.disable(name);
       await s.repos.remove(name);
       await s.store.builds.removeApp(name);
+      await s.store.access.forget(name);
       s.log("app destroyed", { app: name });
       res.json({ destroyed: name });
     }),

@@ -4,6 +4,7 @@ import { parseConfigKey } from "../../names.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
+import { schemas, validate } from "../validate.js";
 import { waitForJob } from "./wait.js";
 
 const MAX_VALUE = 32 * 1024;
@@ -22,6 +23,7 @@ export function configRoutes(s: Services): express.Router {
   // Set (string) or unset (null) vars, then restart the app with them as a new release.
   r.patch(
     "/apps/:app/config",
+    validate(schemas.configPatch),
     handle(async (req, res) => {
       const { name } = appOf(res);
       const body = req.body as unknown;

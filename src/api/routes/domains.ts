@@ -5,6 +5,7 @@ import type { DomainOptions } from "../../store/domains.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
+import { schemas, validate } from "../validate.js";
 
 // Custom domains and the per-app HTTPS options (redirect, HSTS, the default domain).
 // Claims are atomic in the store; here names are checked and normalised first.
@@ -38,6 +39,7 @@ export function domainRoutes(s: Services): express.Router {
 
   r.post(
     "/apps/:app/domains",
+    validate(schemas.domainsAdd),
     handle(async (req, res) => {
       const { name } = appOf(res);
       const raw = (req.body as { hostnames?: unknown } | undefined)?.hostnames;

@@ -5,6 +5,7 @@ import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { restartApp, scaleApp, setResources, stopProcess } from "../operations.js";
 import type { Services } from "../services.js";
+import { schemas, validate } from "../validate.js";
 
 export function formationRoutes(s: Services): express.Router {
   const r = express.Router();
@@ -20,6 +21,7 @@ export function formationRoutes(s: Services): express.Router {
 
   r.patch(
     "/apps/:app/formation",
+    validate(schemas.formationPatch),
     handle(async (req, res) => {
       const { name } = appOf(res);
       const body = req.body as Record<string, unknown> | undefined;
@@ -33,6 +35,7 @@ export function formationRoutes(s: Services): express.Router {
 
   r.post(
     "/apps/:app/ps/restart",
+    validate(schemas.target),
     handle(async (req, res) => {
       const { name } = appOf(res);
       const restarted = await restartApp(s, name, req.body?.target, user(res));
@@ -42,6 +45,7 @@ export function formationRoutes(s: Services): express.Router {
 
   r.post(
     "/apps/:app/ps/stop",
+    validate(schemas.target),
     handle(async (req, res) => {
       const { name } = appOf(res);
       res.json({ stopped: await stopProcess(s, name, req.body?.target, user(res)) });
