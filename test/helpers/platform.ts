@@ -143,7 +143,10 @@ export class Platform {
   private serverEnv: NodeJS.ProcessEnv = {};
 
   private async spawnServer(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, "server"], { env: this.serverEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "server"], {
+      env: this.serverEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child = child;
     const from = this.output.length;
     await new Promise<void>((resolve, reject) => {
@@ -226,7 +229,7 @@ export class Platform {
   }
 }
 
-/** Remove every container, image and Redis key of a test namespace. */
+/** Remove every container, image, volume, network and Redis key of a test namespace. */
 export async function sweep(ns: string): Promise<void> {
   const docker = new Docker();
   const filters = JSON.stringify({ label: ["paas.managed=true", `paas.namespace=${ns}`] });
@@ -245,6 +248,20 @@ export async function sweep(ns: string): Promise<void> {
         .remove({ force: true })
         .catch(() => {});
     }
+  }
+  // Add-on and storage volumes, add-on and app networks (after their containers).
+  for (const v of ((await docker.listVolumes({ filters })) as { Volumes: { Name: string }[] | null })
+    .Volumes ?? []) {
+    await docker
+      .getVolume(v.Name)
+      .remove()
+      .catch(() => {});
+  }
+  for (const n of await docker.listNetworks({ filters })) {
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => {});
   }
   const redis = new Redis(REDIS_URL);
   let cursor = "0";
