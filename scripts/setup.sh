@@ -39,8 +39,10 @@ export PAAS_SETUP_LOCK_HELD=1
 # --- 1. Debian packages ---------------------------------------------------------------------
 install_packages() {
   # openssl and pebble (an ACME test CA): the TLS and certs:auto tests make certificates with them
+  # openscap-scanner, openscap-utils (oscap-chroot) and ssg-debian: plugins/scan checks release images
   local wanted=(docker.io redis-server git debootstrap busybox-static ca-certificates curl wrk
-    procps iproute2 debian-archive-keyring openssl pebble)
+    procps iproute2 debian-archive-keyring openssl pebble
+    openscap-scanner openscap-utils ssg-debian)
   # the engine needs apparmor_parser when the kernel enforces AppArmor
   if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; then wanted+=(apparmor); fi
   # without systemd nobody mounts the cgroup hierarchy for dockerd

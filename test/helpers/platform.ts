@@ -133,6 +133,8 @@ export class Platform {
       PAAS_DRAIN_SECONDS: "1",
       PAAS_CHECK_UPTIME: "1",
       PAAS_STOP_TIMEOUT: "3",
+      // Image scans (plugins/scan) cost seconds of CPU per release: on only where a test asks.
+      PAAS_SCAN_POLICY: "off",
       ...extraEnv,
     };
     this.serverEnv = env;

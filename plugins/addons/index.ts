@@ -1,0 +1,66 @@
+// The add-ons plugin: Postgres and Redis services attached to apps (Heroku's add-ons).
+// Commands in commands.ts; triggers here: app containers join the networks of their
+// add-ons (container-env), a destroyed app lets go of them, `paas ps` lists them.
+
+import type { DockerParts } from "../../src/docker/index.js";
+import type { TriggerArgs } from "../../src/plugins/catalog.js";
+import type { PluginContext, PluginModule } from "../../src/plugins/types.js";
+import { attach, create, destroy, detach, info, list } from "./commands.js";
+import { Lifecycle } from "./lifecycle.js";
+import { configVar, networkName } from "./plan.js";
+import { Registry } from "./registry.js";
+
+type Ctx = PluginContext & { docker?: DockerParts };
+
+/**
+ * Every container of an app joins the private network of each add-on attached to it; the
+ * URL vars are in the app's config. The service is started again here if it was gone, so a
+ * deploy also heals its add-ons.
+ */
+async function containerEnv(args: TriggerArgs["container-env"], ctx: Ctx) {
+  const addons = await new Registry(ctx.kv).of(args.app);
+  if (addons.length === 0) return undefined;
+  if (ctx.docker) {
+    const life = new Lifecycle(ctx.docker, ctx.namespace);
+    for (const a of addons) await life.heal(a);
+  }
+  return { networks: addons.map((a) => ({ name: networkName(ctx.namespace, a.name) })) };
+}
+
+/** A destroyed app's add-ons are detached, never deleted: their data stays until addons:destroy. */
+async function appDestroy(args: TriggerArgs["app-destroy"], ctx: Ctx): Promise<undefined> {
+  const reg = new Registry(ctx.kv);
+  for (const a of await reg.of(args.app)) {
+    const after = { ...a, attachments: a.attachments.filter((t) => t.app !== args.app) };
+    await reg.save(after);
+    if (ctx.docker) await new Lifecycle(ctx.docker, ctx.namespace).refreshAliases(after).catch(() => {});
+    ctx.out(
+      `Detached ${a.name} (${a.service}); its data is kept${after.attachments.length ? "" : `: \`paas addons:destroy ${a.name} --confirm ${a.name}\` deletes it`}`,
+    );
+  }
+  return undefined;
+}
+
+async function psReport(args: TriggerArgs["ps-report"], ctx: Ctx) {
+  const addons = await new Registry(ctx.kv).of(args.app);
+  if (addons.length === 0) return undefined;
+  const life = ctx.docker ? new Lifecycle(ctx.docker, ctx.namespace) : null;
+  const lines = ["=== add-ons"];
+  for (const a of addons) {
+    const vars = a.attachments.filter((t) => t.app === args.app).map((t) => configVar(t.as));
+    lines.push(`${a.name} (${a.service}) as ${vars.join(", ")}: ${life ? await life.state(a) : "?"}`);
+  }
+  return { lines };
+}
+
+export default {
+  triggers: { "container-env": containerEnv, "app-destroy": appDestroy, "ps-report": psReport },
+  commands: {
+    addons: list,
+    "addons:create": create,
+    "addons:info": info,
+    "addons:attach": attach,
+    "addons:detach": detach,
+    "addons:destroy": destroy,
+  },
+} satisfies PluginModule;
