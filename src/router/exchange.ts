@@ -1,7 +1,10 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import type { Backend, RouteEntry } from "../store/routes.js";
+import { type AccessRecord, dynoOf } from "./access-log.js";
+import { backendKey } from "./balancer.js";
 import type { BodyTape } from "./body-tape.js";
 import type { Deadlines, Timed } from "./deadlines.js";
 import type { Failure } from "./failures.js";
@@ -72,6 +75,33 @@ export class Exchange implements Timed {
     readonly host: string | undefined,
     readonly requestId: string,
   ) {}
+
+  /** The facts of the access line: only those there are (a structured logger prints every key). */
+  accessRecord(status: number, ms: number, failure: Failure | undefined): AccessRecord {
+    const client = this.client;
+    const pool = this.pool;
+    const record: AccessRecord = {
+      method: this.req.method ?? "",
+      host: this.host ?? "",
+      path: this.req.url ?? "",
+      status,
+      requestId: this.requestId,
+      fwd: this.fwd,
+      // A connection the pool opened during this request was (most likely) opened for it.
+      connectMs: pool && pool.lastConnectAt >= this.started ? pool.lastConnectMs : 0,
+      serviceMs: ms,
+      bytes: client ? client.bytesWritten - this.bytes0 : 0,
+      protocol: (this.req.socket as TLSSocket).encrypted === true ? "https" : "http",
+    };
+    if (this.entry) record.app = this.entry.app;
+    if (this.backend) {
+      record.backend = backendKey(this.backend);
+      record.dyno = dynoOf(this.backend);
+    }
+    if (failure?.code) record.code = failure.code;
+    if (failure) record.desc = failure.desc;
+    return record;
+  }
 }
 
 /**

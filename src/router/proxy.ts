@@ -6,7 +6,7 @@ import httpProxy from "http-proxy";
 import type { Dispatcher } from "undici";
 import { formatRouterValue } from "../store/router-settings.js";
 import type { Backend } from "../store/routes.js";
-import { type AccessRecord, type AccessSink, dynoOf, formatAccessLog } from "./access-log.js";
+import { type AccessSink, formatAccessLog } from "./access-log.js";
 import { Attempt, type AttemptSink } from "./attempt.js";
 import { type Balancer, backendKey } from "./balancer.js";
 import { BodyTape } from "./body-tape.js";
@@ -470,29 +470,7 @@ export class RouterProxy implements AttemptSink {
     this.opts.metrics?.record(app, status, ms);
     const sink = this.opts.sink;
     if (!sink && !(app === "" && this.opts.log)) return;
-    const client = x.client;
-    const pool = x.pool;
-    const record: AccessRecord = {
-      method: x.req.method ?? "",
-      host: x.host ?? "",
-      path: x.req.url ?? "",
-      status,
-      requestId: x.requestId,
-      fwd: x.fwd,
-      // A connection the pool opened during this request was (most likely) opened for it.
-      connectMs: pool && pool.lastConnectAt >= x.started ? pool.lastConnectMs : 0,
-      serviceMs: ms,
-      bytes: client ? client.bytesWritten - x.bytes0 : 0,
-      protocol: (x.req.socket as TLSSocket).encrypted === true ? "https" : "http",
-    };
-    // Only the facts there are: a structured logger prints every key it is given.
-    if (x.entry) record.app = app;
-    if (x.backend) {
-      record.backend = backendKey(x.backend);
-      record.dyno = dynoOf(x.backend);
-    }
-    if (failure?.code) record.code = failure.code;
-    if (failure) record.desc = failure.desc;
+    const record = x.accessRecord(status, ms, failure);
     const line = formatAccessLog(record);
     if (app === "") this.opts.log?.(line, record);
     else sink?.write(app, line, record);
