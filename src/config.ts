@@ -66,6 +66,8 @@ export interface Settings {
   logLines: number;
   /** Drains every app's log goes to, set by the operator (PAAS_LOG_DRAINS, comma-separated). */
   logDrains: string[];
+  /** Seconds a plugin trigger or command may run before it is stopped (PAAS_PLUGIN_TIMEOUT). */
+  pluginTimeout: number;
   /** Failed logins / token checks per source address before 429, and the window (seconds). */
   authFailureLimit: number;
   authFailureWindow: number;
@@ -215,6 +217,11 @@ export const SETTINGS_DOC: SettingDoc[] = [
     default: "(none)",
     description:
       "platform-wide log drains, comma-separated: syslog://, syslog+tls://, syslog+udp://, https://",
+  },
+  {
+    name: "PAAS_PLUGIN_TIMEOUT",
+    default: "30",
+    description: "seconds a plugin trigger or command may run before it is stopped (and the operation fails)",
   },
 ];
 
@@ -399,6 +406,7 @@ export function loadSettings(env: Env = process.env): Settings {
     drainSeconds: nonNegative("PAAS_DRAIN_SECONDS", 10),
     stopTimeout: nonNegative("PAAS_STOP_TIMEOUT", 10),
     checkUptime: nonNegative("PAAS_CHECK_UPTIME", 3),
+    pluginTimeout: positiveInt("PAAS_PLUGIN_TIMEOUT", 30),
     releaseRetention: positiveInt("PAAS_RELEASE_RETENTION", 5),
     reconcileInterval: positiveInt("PAAS_RECONCILE_INTERVAL", 30),
     apiUrl: str("PAAS_API_URL", `http://${hostForUrl}:${apiPort}`).replace(/\/+$/, ""),

@@ -23,6 +23,7 @@ import { connectDocker } from "./docker/index.js";
 import { messageOf } from "./errors.js";
 import { gitRouter } from "./git/http.js";
 import { Repos } from "./git/repos.js";
+import { createPluginHost } from "./plugins/index.js";
 import { createLogger } from "./log.js";
 import { startLogs } from "./logs/index.js";
 import { startTlsRole } from "./router/tls-role.js";
@@ -96,7 +97,17 @@ export async function startServer(
   if (has("worker")) {
     // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
     const builders: Builder[] = [dockerfileBuilder, buildpacksBuilder];
-    const run = pipelineRunner({ settings, store, runtime, deployer, docker, builders, events: logs.events });
+    const plugins = createPluginHost(settings, store, { docker, log: logger.child("plugins") });
+    const run = pipelineRunner({
+      settings,
+      store,
+      runtime,
+      deployer,
+      docker,
+      builders,
+      events: logs.events,
+      plugins,
+    });
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
     const reconciler = new Reconciler(settings, store, docker, runtime, logger.child("reconcile"));
@@ -147,6 +158,8 @@ export async function startServer(
         oneOffs,
         log: logger.child("api"),
         events: logs.events,
+        // No Docker here: plugin commands that change what runs go through the queue.
+        plugins: createPluginHost(settings, store, { log: logger.child("plugins") }),
       };
       app.use(apiRouter(services));
       // Prometheus text, summed over every router process: admins only.

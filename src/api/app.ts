@@ -14,6 +14,7 @@ import { domainRoutes } from "./routes/domains.js";
 import { drainRoutes } from "./routes/drains.js";
 import { formationRoutes } from "./routes/formation.js";
 import { logRoutes } from "./routes/logs.js";
+import { pluginRoutes } from "./routes/plugins.js";
 import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { routerSettingsRoutes } from "./routes/router-settings.js";
@@ -46,6 +47,7 @@ export function apiRouter(s: Services): express.Router {
   v1.use(runRoutes(s));
   v1.use(domainRoutes(s));
   v1.use(certRoutes(s));
+  v1.use(pluginRoutes(s));
   v1.use(userRoutes(s));
   v1.use(accessRoutes(s));
   // Every route above gets authorize() in front of its handler.

@@ -3,6 +3,7 @@ import type { stackInfo } from "../builder/stack.js";
 import type { Settings } from "../config.js";
 import type { Repos } from "../git/repos.js";
 import type { EventSink } from "../logs/writer.js";
+import type { PluginHost } from "../plugins/host.js";
 import type { OneOffs } from "../runtime/oneoff.js";
 import type { ProcessInfo } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
@@ -20,6 +21,8 @@ export interface Services {
   log: (msg: string, ctx?: Record<string, unknown>) => void;
   /** `paas[api]` lines in the app's log stream (logs/). */
   events?: EventSink;
+  /** Plugins as the API sees them (no Docker): management, command list, API-side commands. */
+  plugins?: PluginHost;
 }
 
 /**

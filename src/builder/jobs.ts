@@ -1,6 +1,7 @@
 // The build queue's job data: a small serialisable union. The processor is a thin
 // dispatcher from these to plain functions.
 
+import type { CommandRequest } from "../plugins/types.js";
 import type { RuntimeOp } from "../runtime/operations.js";
 import type { RenameJob } from "./app-rename.js";
 import type { ImageJob } from "./image-release.js";
@@ -38,7 +39,12 @@ export interface RollbackJob {
 }
 
 /** What an operation job asks of a worker: a runtime change, or builder housekeeping. */
-export type Operation = RuntimeOp | { op: "purge-cache" } | { op: "stack-build" };
+export type Operation =
+  | RuntimeOp
+  | { op: "purge-cache" }
+  | { op: "stack-build" }
+  /** A plugin command whose manifest says `worker: true` (it changes what runs). */
+  | { op: "plugin-command"; plugin: string; request: CommandRequest };
 
 /**
  * A change to what runs that is not a new release (scale, restart, stop, destroy, purge the

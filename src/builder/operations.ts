@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { DockerParts } from "../docker/index.js";
 import type { AppName } from "../names.js";
+import type { PluginHost } from "../plugins/host.js";
 import { type OperationDeps, runRuntimeOp } from "../runtime/operations.js";
 import { purgeCache } from "./buildpacks/index.js";
 import type { OperationJob } from "./jobs.js";
@@ -8,6 +9,8 @@ import { buildStackImages } from "./stack.js";
 
 export interface OperationRunnerDeps extends OperationDeps {
   docker: DockerParts;
+  /** The worker's plugin host (with Docker). */
+  plugins?: PluginHost;
 }
 
 /**
@@ -32,6 +35,11 @@ export async function runOperation(
         const images = await buildStackImages(deps.docker, deps.settings, log);
         return { build: images.build, run: images.run };
       });
+    case "plugin-command": {
+      const host = deps.plugins;
+      if (!host) throw new Error("this worker has no plugin host");
+      return deps.store.lock.withLock(job.app, () => host.runCommand(op.plugin, op.request, log));
+    }
     default:
       return runRuntimeOp(deps, job.app as AppName, op, log);
   }

@@ -3,6 +3,7 @@ import type { DockerParts } from "../docker/index.js";
 import { invalid } from "../errors.js";
 import type { EventSink } from "../logs/writer.js";
 import type { AppName } from "../names.js";
+import type { PluginHost } from "../plugins/host.js";
 import type { Store } from "../store/index.js";
 import { type Release, releaseTag, saveRelease } from "../store/releases.js";
 import type { Deployer } from "./deploy.js";
@@ -19,6 +20,8 @@ export interface ReleaseDeps {
   docker: DockerParts;
   /** `paas[api]` lines in the app's log stream. */
   events?: EventSink;
+  /** The worker's plugin host: fires the trigger catalog (absent: no plugins). */
+  plugins?: PluginHost;
 }
 
 export function appUrl(settings: Settings, app: string): string {

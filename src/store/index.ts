@@ -15,6 +15,7 @@ import { Keys } from "./keys.js";
 import { AppLock } from "./lock.js";
 import { LogStreamStore } from "./log-stream.js";
 import { MetricsStore } from "./metrics.js";
+import { PluginsStore } from "./plugins.js";
 import { ReleasesStore } from "./releases.js";
 import { ResourcesStore } from "./resources.js";
 import { RetiringStore } from "./retiring.js";
@@ -53,6 +54,7 @@ export interface Store {
   drains: DrainsStore;
   metrics: MetricsStore;
   retiring: RetiringStore;
+  plugins: PluginsStore;
   users: UsersStore;
   access: AccessStore;
   audit: AuditStore;
@@ -101,6 +103,7 @@ export function storeOver(redis: Redis, namespace: string, opts: StoreOptions = 
     drains: new DrainsStore(redis, keys),
     metrics: new MetricsStore(redis, keys),
     retiring: new RetiringStore(redis, keys),
+    plugins: new PluginsStore(redis, keys),
     users: new UsersStore(redis, keys),
     access: new AccessStore(redis, keys),
     audit: new AuditStore(redis, keys),

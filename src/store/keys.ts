@@ -72,6 +72,10 @@ export class Keys {
   retiring = (app: string) => `${this.ns}:retiring:${app}`;
   /** Router processes' counters for /metrics: worker id -> latest snapshot. */
   routerStats = () => `${this.ns}:router-stats`;
+  /** Plugins: installed ones (name -> record), disabled names, each plugin's own state. */
+  pluginsInstalled = () => `${this.ns}:plugins:installed`;
+  pluginsDisabled = () => `${this.ns}:plugins:disabled`;
+  pluginData = (plugin: string) => `${this.ns}:plugin-data:${plugin}`;
   /** bullmq prefix: its keys live under our namespace too. */
   bullPrefix = () => `${this.ns}:bull`;
 }

@@ -16,6 +16,7 @@ type Part =
   | "repos"
   | "auth"
   | "logs"
+  | "plugins"
   | "runtime"
   | "router"
   | "builder"
@@ -35,6 +36,8 @@ const PARTS: [string, Part][] = [
   ["builder/", "builder"],
   ["runtime/", "runtime"],
   ["router/", "router"],
+  // The plugin host: loads plugins, fires the trigger catalog (its catalog and manifest are pure data).
+  ["plugins/", "plugins"],
   // The log line format and drain URLs are plain functions that the CLI and config share.
   ["logs/line.ts", "pure"],
   ["logs/drains/url.ts", "pure"],
@@ -63,12 +66,13 @@ const MAY_IMPORT: Record<Part, Part[] | "anything"> = {
   repos: [],
   auth: ["store"],
   logs: ["docker", "store"],
-  runtime: ["docker", "store", "logs"],
+  plugins: ["store", "docker"],
+  runtime: ["docker", "store", "logs", "plugins"],
   router: ["store", "logs"],
-  builder: ["runtime", "docker", "store", "logs", "repos"],
+  builder: ["runtime", "docker", "store", "logs", "repos", "plugins"],
   git: ["builder", "repos", "store", "auth"],
   // Never docker: the API reads what runs through runtime's reader and queues every change.
-  api: ["builder", "runtime", "router", "repos", "store", "logs", "auth"],
+  api: ["builder", "runtime", "router", "repos", "store", "logs", "auth", "plugins"],
   // HTTP only.
   cli: [],
   // The composition root wires everything together.
