@@ -1,0 +1,154 @@
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Platform } from "../helpers/platform.js";
+
+// Issue 11 end to end: a Node app using the `pg` package gets a postgres add-on, writes a
+// row and reads it back through the router; the row survives a redeploy, a platform
+// restart and a `docker restart` of the service; a backup and restore round trip; a redis
+// add-on reachable from the same app.
+
+const docker = new Docker();
+
+describe("postgres and redis add-ons", () => {
+  const p = new Platform();
+  const temps: string[] = [];
+  const app = `pgapp-${Date.now().toString(36)}`;
+  let repo = "";
+  let pg = "";
+
+  beforeAll(async () => {
+    await p.start();
+    expect((await p.cli(["login", "--api", p.apiUrl, "--token", p.token])).code).toBe(0);
+    repo = await p.fixtureRepo("addons-pg");
+    temps.push(repo);
+    const created = await p.cli(["apps:create", app], { cwd: repo });
+    expect(created.code, created.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await p.stop();
+    for (const t of temps) await fsp.rm(t, { recursive: true, force: true });
+  });
+
+  /** GET through the router until it answers `want` (bounded: the app or its database may be restarting). */
+  async function getUntil(urlPath: string, want: (body: string, status: number) => boolean, tries = 60) {
+    let last = { status: 0, body: "" };
+    for (let i = 0; i < tries; i++) {
+      last = await p.get(app, urlPath).catch((e) => ({ status: 0, body: String(e), headers: {} }));
+      if (want(last.body, last.status)) return last;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error(`GET ${urlPath}: last answer ${last.status} ${last.body}`);
+  }
+
+  const rows = async () => JSON.parse((await getUntil("/rows", (_b, s) => s === 200)).body) as string[];
+
+  async function push() {
+    const r = await p.git(["push", "-f", "paas", "HEAD:main"], repo);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return r.stdout + r.stderr;
+  }
+
+  it("creates a postgres add-on, sets DATABASE_URL as a release, and the app writes and reads a row", async () => {
+    const created = await p.cli(["addons:create", "postgres", "-a", app]);
+    expect(created.code, created.stderr).toBe(0);
+    pg = /Created (postgres-[0-9a-f]+) as DATABASE_URL/.exec(created.stdout)?.[1] ?? "";
+    expect(pg, created.stdout).not.toBe("");
+
+    const cfg = JSON.parse((await p.cli(["config", "--json", "-a", app])).stdout) as Record<string, string>;
+    expect(cfg.DATABASE_URL).toMatch(
+      new RegExp(`^postgres://u[0-9a-f]+:[^@]+@${pg}\\.${app}\\.internal:5432/d[0-9a-f]+$`),
+    );
+
+    // The service publishes nothing on the host and sits on its own internal network.
+    const info = await docker.getContainer(`${p.ns}-addon-${pg}`).inspect();
+    expect(info.HostConfig.PortBindings ?? {}).toEqual({});
+    expect(info.HostConfig.RestartPolicy?.Name).toBe("unless-stopped");
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([`${p.ns}-addon-${pg}`]);
+
+    await push();
+    expect((await getUntil("/write?value=first", (b) => b.startsWith("wrote"))).body).toBe("wrote 1\n");
+    expect(await rows()).toEqual(["first"]);
+
+    const list = await p.cli(["addons", "-a", app]);
+    expect(list.stdout).toContain(pg);
+    expect(list.stdout).toContain(`${app} as DATABASE_URL`);
+  });
+
+  it("keeps the row across a redeploy", async () => {
+    await p.git(["commit", "-q", "--allow-empty", "-m", "redeploy"], repo);
+    await push();
+    expect(await rows()).toEqual(["first"]);
+  });
+
+  it("keeps the row across a platform restart", async () => {
+    await p.restart();
+    expect(await rows()).toEqual(["first"]);
+  });
+
+  it("keeps the row across a docker restart of the service", async () => {
+    await docker.getContainer(`${p.ns}-addon-${pg}`).restart({ t: 5 });
+    expect(await rows()).toEqual(["first"]);
+  });
+
+  it("captures a backup, downloads it, and restores it over later writes", async () => {
+    const cap = await p.cli(["pg:backups:capture", "-a", app]);
+    expect(cap.code, cap.stderr).toBe(0);
+    expect(cap.stdout).toMatch(/Backup b001 of postgres-[0-9a-f]+ captured/);
+    const list = await p.cli(["pg:backups", "-a", app]);
+    expect(list.stdout).toContain("b001");
+
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-pgdump-"));
+    temps.push(dir);
+    const file = path.join(dir, "b001.dump");
+    const dl = await p.cli(["pg:backups:download", "b001", "-a", app, "-o", file]);
+    expect(dl.code, dl.stderr).toBe(0);
+    expect((await fsp.readFile(file)).subarray(0, 5).toString()).toBe("PGDMP");
+
+    await getUntil("/write?value=second", (b) => b.startsWith("wrote"));
+    expect(await rows()).toEqual(["first", "second"]);
+
+    const refused = await p.cli(["pg:backups:restore", "b001", "-a", app]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`--confirm ${app}`);
+
+    const restored = await p.cli(["pg:backups:restore", "b001", "-a", app, "--confirm", app]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(await rows()).toEqual(["first"]);
+
+    const sql = await p.cli(["pg:psql", "-a", app, "--command", "select count(*) as n from notes"]);
+    expect(sql.code, sql.stderr).toBe(0);
+    expect(sql.stdout).toMatch(/\n\s+1\n/);
+  });
+
+  it("a redis add-on is reachable from the app", async () => {
+    const created = await p.cli(["addons:create", "redis", "-a", app]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/Created redis-[0-9a-f]+ as REDIS_URL/);
+    expect((await getUntil("/redis", (b) => b.includes("PONG"))).body).toBe("+OK +PONG\n");
+    const ping = await p.cli(["redis:cli", "PING", "-a", app]);
+    expect(ping.stdout.trim()).toBe("PONG");
+  });
+
+  it("destroy asks for confirmation; destroying the app keeps its add-ons' data", async () => {
+    const refused = await p.cli(["addons:destroy", pg]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`--confirm ${pg}`);
+
+    const gone = await p.cli(["apps:destroy", app, "--confirm", app]);
+    expect(gone.code, gone.stderr).toBe(0);
+    const info = await p.cli(["addons:info", pg]);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout).toContain("none (the data is kept)");
+    expect((await docker.getVolume(`${p.ns}-addon-${pg}-data`).inspect()).Name).toBe(
+      `${p.ns}-addon-${pg}-data`,
+    );
+
+    const destroyed = await p.cli(["addons:destroy", pg, "--confirm", pg]);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    await expect(docker.getVolume(`${p.ns}-addon-${pg}-data`).inspect()).rejects.toThrow();
+  });
+});
