@@ -39,9 +39,10 @@ export PAAS_SETUP_LOCK_HELD=1
 # --- 1. Debian packages ---------------------------------------------------------------------
 install_packages() {
   # openssl and pebble (an ACME test CA): the TLS and certs:auto tests make certificates with them
+  # openssh-client: the SSH git tests push with ssh and make keys with ssh-keygen
   # openscap-scanner, openscap-utils (oscap-chroot) and ssg-debian: plugins/scan checks release images
   local wanted=(docker.io redis-server git debootstrap busybox-static ca-certificates curl wrk
-    procps iproute2 debian-archive-keyring openssl pebble
+    procps iproute2 debian-archive-keyring openssl pebble openssh-client
     openscap-scanner openscap-utils ssg-debian)
   # the engine needs apparmor_parser when the kernel enforces AppArmor
   if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; then wanted+=(apparmor); fi

@@ -10,6 +10,7 @@ import { requirePolicy } from "./api/route-policy.js";
 import { attachRunSockets } from "./api/run-socket.js";
 import type { Services } from "./api/services.js";
 import { storeErrors, storeGate } from "./api/store-gate.js";
+import { authorizeUser } from "./auth/decide.js";
 import { ensureAdminToken, requireAuth } from "./auth.js";
 import { buildpacksBuilder } from "./builder/buildpacks/index.js";
 import { dockerfileBuilder } from "./builder/dockerfile.js";
@@ -24,6 +25,7 @@ import { messageOf } from "./errors.js";
 import { gitRouter } from "./git/http.js";
 import { Repos } from "./git/repos.js";
 import { createPluginHost } from "./plugins/index.js";
+import { startSshRole } from "./git/ssh.js";
 import { createLogger } from "./log.js";
 import { startLogs } from "./logs/index.js";
 import { startTlsRole } from "./router/tls-role.js";
@@ -37,11 +39,15 @@ import { Runtime } from "./runtime/runtime.js";
 import { logConnection } from "./store/connection-log.js";
 import { watchStore } from "./store/health.js";
 import { openStore } from "./store/index.js";
+import { loadKeyring } from "./store/secret-box.js";
+import { checkKeyring, resealAll, useKeyring } from "./store/secrets.js";
 
 export interface RunningServer {
   settings: Settings;
   apiPort: number | null;
   routerPort: number | null;
+  /** SSH git port; null without the git role or with PAAS_SSH_PORT=off. */
+  sshPort: number | null;
   /** Where the admin token is; null without the api and git roles (they issue and check it). */
   adminTokenFile: string | null;
   close(): Promise<void>;
@@ -76,6 +82,10 @@ export async function startServer(
   watchStore(store.redis, {
     onHung: () => log("redis stopped answering: reconnecting", { connection: "state" }),
   });
+  // Secrets at rest: one keyring (PAAS_SECRET_KEY, else the data dir's key), the platform's.
+  const keyring = loadKeyring(settings.dataDir, settings);
+  useKeyring(store, keyring);
+  await checkKeyring(store, keyring);
   const docker = connectDocker();
   const runtime = new Runtime(settings, docker);
   const deployer = new Deployer(settings, store, docker, runtime, logger.child("deploy"));
@@ -123,6 +133,7 @@ export async function startServer(
   }
 
   let apiPort: number | null = null;
+  let sshPort: number | null = null;
   if (has("api") || has("git")) {
     const app = express();
     app.disable("x-powered-by");
@@ -162,6 +173,11 @@ export async function startServer(
         plugins: createPluginHost(settings, store, { log: logger.child("plugins") }),
       };
       app.use(apiRouter(services));
+      // Values from before sealing (or under an older key) are sealed now, in the background.
+      void resealAll(store, keyring).then(
+        (r) => r.resealed > 0 && log("secrets sealed at rest", { values: r.resealed, key: r.currentKey }),
+        (err) => log("sealing secrets at rest failed", { error: messageOf(err) }),
+      );
       // Prometheus text, summed over every router process: admins only.
       app.get("/metrics", requireAuth(store, "api"), requirePolicy(services, "admin"), metricsHandler(store));
       app.use("/dashboard", dashboardRouter({ ...services, log: logger.child("dashboard") }));
@@ -183,6 +199,20 @@ export async function startServer(
       : null;
     await listen(server, settings.apiPort, settings.bind);
     apiPort = (server.address() as AddressInfo).port;
+    const ssh = has("git")
+      ? await startSshRole({
+          settings,
+          store,
+          repos,
+          hookSecret,
+          hookUrl: () => `http://${loopbackFor(settings.bind)}:${apiPort}/internal/push`,
+          // The one policy: the key's owner must be allowed git:push / git:fetch on the app.
+          authorize: (user, action, app) => authorizeUser(store, user, action, app),
+          log: logger.child("ssh"),
+        })
+      : null;
+    sshPort = ssh?.port ?? null;
+    if (ssh) closers.push(() => ssh.close());
     closers.push(async () => {
       await runSockets?.close();
       await closeServer(server);
@@ -203,6 +233,7 @@ export async function startServer(
   return {
     settings,
     apiPort,
+    sshPort,
     routerPort,
     adminTokenFile,
     async close() {
@@ -253,6 +284,7 @@ export async function runServer(opts: { roles?: string[] } = {}): Promise<void> 
   const out = (l: string) => process.stdout.write(`${l}\n`);
   out(`paas is running (roles: ${s.settings.roles.join(", ")})`);
   if (s.apiPort !== null) out(`  API and git:  ${s.settings.apiUrl}  (listening on ${host}:${s.apiPort})`);
+  if (s.sshPort !== null) out(`  SSH git:      ssh://git@${host}:${s.sshPort}/<app>.git`);
   if (s.routerPort !== null)
     out(`  router:       http://<app>.${s.settings.domain}:${s.routerPort}  (listening on ${host})`);
   if (s.routerPort !== null && s.settings.httpsPort)

@@ -13,6 +13,7 @@ import { configRoutes } from "./routes/config.js";
 import { domainRoutes } from "./routes/domains.js";
 import { drainRoutes } from "./routes/drains.js";
 import { formationRoutes } from "./routes/formation.js";
+import { keyRoutes } from "./routes/keys.js";
 import { logRoutes } from "./routes/logs.js";
 import { pluginRoutes } from "./routes/plugins.js";
 import { processRoutes } from "./routes/processes.js";
@@ -48,6 +49,7 @@ export function apiRouter(s: Services): express.Router {
   v1.use(domainRoutes(s));
   v1.use(certRoutes(s));
   v1.use(pluginRoutes(s));
+  v1.use(keyRoutes(s));
   v1.use(userRoutes(s));
   v1.use(accessRoutes(s));
   // Every route above gets authorize() in front of its handler.

@@ -11,6 +11,7 @@ import { registerConfig } from "./commands/config.js";
 import { registerCron } from "./commands/cron.js";
 import { registerDomains } from "./commands/domains.js";
 import { registerGit } from "./commands/git.js";
+import { registerKeys } from "./commands/keys.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerPs } from "./commands/ps.js";
 import { registerReleases } from "./commands/releases.js";
@@ -47,6 +48,7 @@ export function buildProgram(cli: Cli): Command {
   registerRouter(program, cli);
   registerDomains(program, cli);
   registerCerts(program, cli);
+  registerKeys(program, cli);
   registerBuildpacks(program, cli);
   registerStack(program, cli);
   registerServer(program);

@@ -33,7 +33,7 @@ export async function runRouterProcess(
   });
   const worker = `${os.hostname()}:${process.pid}`;
   // Certificate keys are sealed with the data dir's key, whoever opened this store.
-  const secrets = lazySecretBox(settings.dataDir);
+  const secrets = lazySecretBox(settings.dataDir, settings);
   store.certs.useSecretBox(secrets);
   store.acme.useSecretBox(secrets);
   const stats = new RouterStatsStore(store.redis, store.keys);

@@ -21,7 +21,8 @@ import { ResourcesStore } from "./resources.js";
 import { RetiringStore } from "./retiring.js";
 import { RoutesStore } from "./routes.js";
 import { RunsStore } from "./runs.js";
-import { lazySecretBox } from "./secret-box.js";
+import { lazySecretBox, type SecretKeyring } from "./secret-box.js";
+import { SshKeysStore } from "./ssh-keys.js";
 import { TokensStore } from "./tokens.js";
 import { UsersStore } from "./users.js";
 
@@ -55,6 +56,9 @@ export interface Store {
   metrics: MetricsStore;
   retiring: RetiringStore;
   plugins: PluginsStore;
+  sshKeys: SshKeysStore;
+  /** The keyring sealing secrets at rest; null for a store opened without a data dir (tests). */
+  secrets: SecretKeyring | null;
   users: UsersStore;
   access: AccessStore;
   audit: AuditStore;
@@ -78,17 +82,22 @@ export function storeOver(redis: Redis, namespace: string, opts: StoreOptions = 
   const keys = new Keys(namespace);
   const certs = new CertsStore(redis, keys);
   const acme = new AcmeStore(redis, keys);
-  if (opts.dataDir) {
-    const box = lazySecretBox(opts.dataDir);
-    certs.useSecretBox(box);
-    acme.useSecretBox(box);
+  const config = new ConfigStore(redis, keys);
+  const drains = new DrainsStore(redis, keys);
+  // Secrets at rest (config values, release snapshots, TLS keys, drain URLs): one keyring.
+  const secrets = opts.dataDir ? lazySecretBox(opts.dataDir) : null;
+  if (secrets) {
+    certs.useSecretBox(secrets);
+    acme.useSecretBox(secrets);
+    config.useSecretBox(secrets);
+    drains.useSecretBox(secrets);
   }
   return {
     redis,
     keys,
     apps: new AppsStore(redis, keys),
-    config: new ConfigStore(redis, keys),
-    releases: new ReleasesStore(redis, keys),
+    config,
+    releases: new ReleasesStore(redis, keys, config),
     formation: new FormationStore(redis, keys),
     routes: new RoutesStore(redis, keys),
     tokens: new TokensStore(redis, keys),
@@ -100,10 +109,12 @@ export function storeOver(redis: Redis, namespace: string, opts: StoreOptions = 
     acme,
     runs: new RunsStore(redis, keys),
     logs: new LogStreamStore(redis, keys, opts.logLines),
-    drains: new DrainsStore(redis, keys),
+    drains,
     metrics: new MetricsStore(redis, keys),
     retiring: new RetiringStore(redis, keys),
     plugins: new PluginsStore(redis, keys),
+    sshKeys: new SshKeysStore(redis, keys),
+    secrets,
     users: new UsersStore(redis, keys),
     access: new AccessStore(redis, keys),
     audit: new AuditStore(redis, keys),
