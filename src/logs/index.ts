@@ -3,6 +3,7 @@ import type { DockerParts } from "../docker/index.js";
 import { messageOf } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/index.js";
+import { LogStreamStore } from "../store/log-stream.js";
 import { Collector } from "./collector.js";
 import { DrainShipper } from "./drains/shipper.js";
 import { type EventSink, StreamWriter } from "./writer.js";
@@ -28,7 +29,12 @@ export function startLogs(deps: {
   worker: boolean;
 }): LogsHandle {
   const log = deps.logger.child("logs");
-  const writer = new StreamWriter(deps.store.logs, (err) =>
+  // The log firehose gets a connection of its own: tens of thousands of lines a second must
+  // not queue in front of the state commands (and the health ping) on the store's one.
+  const redis = deps.store.redis.duplicate();
+  redis.on("error", () => {});
+  const streams = new LogStreamStore(redis, deps.store.keys, deps.settings.logLines);
+  const writer = new StreamWriter(streams, (err) =>
     log("log stream write failed", { error: messageOf(err) }),
   );
   let collector: Collector | null = null;
@@ -46,6 +52,7 @@ export function startLogs(deps: {
       await collector?.stop();
       await shipper?.stop();
       await writer.flush();
+      redis.disconnect();
     },
   };
 }
