@@ -38,11 +38,9 @@ export function sendAuthFailure(
   else res.setHeader("WWW-Authenticate", 'Basic realm="paas"');
   if (kind === "git") res.status(fail.status).type("text/plain").send(`${fail.message}\n`);
   else
-    res
-      .status(fail.status)
-      .json({
-        error: { code: fail.status === 429 ? "too_many_requests" : "unauthorized", message: fail.message },
-      });
+    res.status(fail.status).json({
+      error: { code: fail.status === 429 ? "too_many_requests" : "unauthorized", message: fail.message },
+    });
 }
 
 /**

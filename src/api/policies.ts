@@ -76,14 +76,6 @@ export const API_POLICIES: PolicyTable = {
   "PUT /apps/:app/maintenance": "app:write",
   "POST /apps/:app/run": "app:run",
   "GET /apps/:app/cron": "app:read",
-  "GET /plugins": "admin",
-  "POST /plugins": "admin",
-  "POST /plugins/:name/enable": "admin",
-  "POST /plugins/:name/disable": "admin",
-  "DELETE /plugins/:name": "admin",
-  // Plugin commands: any user may call them; the command's app is checked in the handler.
-  "GET /plugins/commands": "self",
-  "POST /plugins/:plugin/commands/:command": "self",
 };
 
 /** The dashboard, paths as registered under /dashboard. */

@@ -20,6 +20,7 @@ import { registerRouter } from "./commands/router.js";
 import { CommandExit, registerRun } from "./commands/run.js";
 import { registerServer } from "./commands/server.js";
 import { registerStack } from "./commands/stack.js";
+import { registerUsers } from "./commands/users.js";
 import type { Cli } from "./context.js";
 
 export function buildProgram(cli: Cli): Command {
@@ -51,6 +52,7 @@ export function buildProgram(cli: Cli): Command {
   registerKeys(program, cli);
   registerBuildpacks(program, cli);
   registerStack(program, cli);
+  registerUsers(program, cli);
   registerServer(program);
   return program;
 }

@@ -11,11 +11,36 @@ import {
   saveCredentials,
 } from "../credentials.js";
 import { json } from "../output.js";
+import { passwordFrom } from "./users.js";
 
-export async function login(cli: Cli, opts: { api?: string; token?: string }): Promise<void> {
+export interface LoginOptions {
+  api?: string;
+  token?: string;
+  email?: string;
+  password?: string;
+  passwordStdin?: boolean;
+}
+
+export async function login(cli: Cli, opts: LoginOptions): Promise<void> {
   const rawApi = opts.api ?? cli.env.PAAS_API_URL;
+  if (rawApi && opts.email) {
+    // Email + password: the API hands out a new token for this machine.
+    const api = normalizeApiUrl(rawApi);
+    const password = await passwordFrom(opts);
+    const body = await new ApiClient(api, "", cli.fetch).json<{ token: string; user: { user: string } }>(
+      "POST",
+      "/auth/login",
+      { email: opts.email, password },
+    );
+    saveCredentials(cli.home, { api, token: body.token });
+    cli.io.out(`Logged in to ${api} as ${body.user.user}`);
+    return;
+  }
   const rawToken = opts.token ?? cli.env.PAAS_API_TOKEN;
-  if (!rawApi || !rawToken) throw invalid(`give the API URL and a token: ${LOGIN_HINT}`);
+  if (!rawApi || !rawToken)
+    throw invalid(
+      `give the API URL and a token, or --email: ${LOGIN_HINT} or \`paas login --api URL --email EMAIL\``,
+    );
   const api = normalizeApiUrl(rawApi);
   const token = checkToken(rawToken);
   // Check the token before saving anything, so a typo never replaces working credentials.
@@ -52,6 +77,9 @@ export function registerAuth(program: Command, cli: Cli): void {
     .description("log in to a paas API and let git push to it without asking")
     .option("--api <url>", "API URL, e.g. http://127.0.0.1:5100 (default: $PAAS_API_URL)")
     .option("--token <token>", "API token (default: $PAAS_API_TOKEN)")
+    .option("--email <email>", "log in with your email and password instead of a token")
+    .option("--password <password>", "the password (default: asked on the terminal)")
+    .option("--password-stdin", "read the password from stdin")
     .action((opts) => login(cli, opts));
   program
     .command("logout")
