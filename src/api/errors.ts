@@ -21,6 +21,13 @@ export function errorMiddleware(log: (msg: string, ctx?: Record<string, unknown>
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
       return;
     }
+    // express' own 4xx (e.g. a path with malformed percent-encoding): the client's mistake.
+    if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+      res
+        .status(e.status)
+        .json({ error: { code: "invalid_input", message: `bad request: ${messageOf(err)}` } });
+      return;
+    }
     log("unexpected error", { method: req.method, path: req.path, error: messageOf(err) });
     res.status(500).json({ error: { code: "internal", message: `internal error: ${messageOf(err)}` } });
   };

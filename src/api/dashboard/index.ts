@@ -199,6 +199,11 @@ export function dashboardRouter(s: Services): express.Router {
       });
       return;
     }
+    const status = (err as { status?: unknown })?.status;
+    if (!isPaasError(err) && typeof status === "number" && status >= 400 && status < 500) {
+      views.render(res, status, "error.njk", { title: "Bad request", message: messageOf(err), back: home });
+      return;
+    }
     if (isPaasError(err)) {
       views.render(res, err.status, "error.njk", {
         title: err.status === 404 ? "Not found" : "That did not work",
