@@ -24,6 +24,16 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        // Swarm mode on engines of the tests' own (test/helpers/swarm-engine.ts): slow, last.
+        test: {
+          name: "swarm",
+          include: ["test/swarm/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -79,6 +79,12 @@ export interface Settings {
   secretKey: Buffer | null;
   /** Earlier keys still accepted for reading (PAAS_SECRET_KEY_PREVIOUS, comma-separated). */
   secretKeysPrevious: Buffer[];
+  /** Where apps run: docker (this engine's containers) or swarm (services on a Swarm; PAAS_SCHEDULER). */
+  scheduler: "docker" | "swarm";
+  /** Attachable overlay network of swarm tasks, the router and the checks (PAAS_SWARM_NETWORK). */
+  swarmNetwork: string;
+  /** Registry every node pulls from, host:port (PAAS_REGISTRY); null: local images only. */
+  registry: string | null;
   /** Most processes (threads) an app container may run (PAAS_PIDS_LIMIT). */
   pidsLimit: number;
   /** Network Dockerfile builds run on: isolated (the platform's, no way to the host), or a Docker network name. */
@@ -192,6 +198,21 @@ export const SETTINGS_DOC: SettingDoc[] = [
     name: "PAAS_STACK_RUN_IMAGE",
     default: "paas/stack-run:<version>",
     description: "use your own run stack image",
+  },
+  {
+    name: "PAAS_SCHEDULER",
+    default: "docker",
+    description: "docker: apps run as containers on this engine; swarm: as services on a Docker Swarm",
+  },
+  {
+    name: "PAAS_SWARM_NETWORK",
+    default: "<namespace>-swarm",
+    description: "swarm: attachable overlay network the tasks, the router and the checks share",
+  },
+  {
+    name: "PAAS_REGISTRY",
+    default: "(none)",
+    description: "swarm: registry (host:port) images are pushed to and every node pulls from",
   },
   { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
   {
@@ -425,12 +446,35 @@ export function loadSettings(env: Env = process.env): Settings {
     secretKey,
     secretKeysPrevious,
     pidsLimit: positiveInt("PAAS_PIDS_LIMIT", 512),
+    ...schedulerSettings(env, namespace, problems),
     buildNetwork,
   };
   if (problems.length > 0) {
     throw invalid(`bad settings:\n  ${problems.join("\n  ")}`);
   }
   return settings;
+}
+
+function schedulerSettings(
+  env: Record<string, string | undefined>,
+  namespace: string,
+  problems: string[],
+): Pick<Settings, "scheduler" | "swarmNetwork" | "registry"> {
+  const scheduler = env.PAAS_SCHEDULER || "docker";
+  if (scheduler !== "docker" && scheduler !== "swarm") {
+    problems.push(`PAAS_SCHEDULER="${scheduler}" must be docker or swarm`);
+  }
+  const swarmNetwork = env.PAAS_SWARM_NETWORK || `${namespace}-swarm`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(swarmNetwork)) {
+    problems.push(
+      `PAAS_SWARM_NETWORK="${swarmNetwork}" must be a Docker network name (letters, digits, _ . -)`,
+    );
+  }
+  const registry = env.PAAS_REGISTRY || null;
+  if (registry !== null && !/^[a-z0-9.-]+(:\d{1,5})?$/i.test(registry)) {
+    problems.push(`PAAS_REGISTRY="${registry}" must be host:port of a registry (no scheme, no path)`);
+  }
+  return { scheduler: scheduler === "swarm" ? "swarm" : "docker", swarmNetwork, registry };
 }
 
 /** "512m" -> bytes; null when unreadable. */

@@ -31,11 +31,10 @@ import { startLogs } from "./logs/index.js";
 import { startTlsRole } from "./router/tls-role.js";
 import { startRouterRole } from "./router/workers.js";
 import { CronScheduler } from "./runtime/cron.js";
-import { Deployer } from "./runtime/deploy.js";
 import { HealthMonitor } from "./runtime/health-monitor.js";
 import { OneOffs } from "./runtime/oneoff.js";
-import { Reconciler } from "./runtime/reconcile.js";
 import { Runtime } from "./runtime/runtime.js";
+import { createScheduler } from "./runtime/scheduler.js";
 import { logConnection } from "./store/connection-log.js";
 import { watchStore } from "./store/health.js";
 import { openStore } from "./store/index.js";
@@ -88,7 +87,8 @@ export async function startServer(
   await checkKeyring(store, keyring);
   const docker = connectDocker();
   const runtime = new Runtime(settings, docker);
-  const deployer = new Deployer(settings, store, docker, runtime, logger.child("deploy"));
+  // The scheduler (PAAS_SCHEDULER: docker or swarm) deploys, scales, restarts and lists processes.
+  const deployer = createScheduler(settings, store, docker, runtime, logger);
   const oneOffs = new OneOffs(settings, store, docker);
   const queue = new BuildQueue(store, settings.redisUrl, logger.child("queue"));
   const repos = new Repos(settings.dataDir);
@@ -120,13 +120,14 @@ export async function startServer(
     });
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
-    const reconciler = new Reconciler(settings, store, docker, runtime, logger.child("reconcile"));
-    reconciler.start();
-    closers.unshift(() => reconciler.stop());
-    // app.json liveness and readiness checks of running containers.
-    const health = new HealthMonitor(settings, store, docker, logger.child("health"), logs.events);
-    health.start();
-    closers.unshift(async () => health.stop());
+    closers.unshift(deployer.startReconcile());
+    // app.json liveness and readiness checks of running containers (docker scheduler only:
+    // swarm tasks have no published port; Swarm restarts what exits).
+    if (settings.scheduler === "docker") {
+      const health = new HealthMonitor(settings, store, docker, logger.child("health"), logs.events);
+      health.start();
+      closers.unshift(async () => health.stop());
+    }
     const cron = new CronScheduler(store, oneOffs, logger.child("cron"));
     cron.start();
     closers.unshift(() => cron.stop());
@@ -159,9 +160,9 @@ export async function startServer(
         store,
         // Reads only: changes to what runs go through the queue to a worker.
         reader: {
-          ps: (app) => runtime.ps(app),
-          logs: (app, lines) => runtime.logs(app, lines),
-          follow: (app, onLine) => runtime.follow(app, onLine),
+          ps: (app) => deployer.ps(app),
+          logs: (app, lines) => deployer.logs(app, lines),
+          follow: (app, onLine) => deployer.follow(app, onLine),
           stack: () => stackInfo(docker, settings),
         },
         queue,

@@ -3,6 +3,7 @@ import { Containers } from "./containers.js";
 import { Execs } from "./exec.js";
 import { Images } from "./images.js";
 import { Networks } from "./networks.js";
+import { Services } from "./services.js";
 import { ContainerStreams } from "./streams.js";
 import { Volumes } from "./volumes.js";
 
@@ -11,6 +12,7 @@ export { Execs } from "./exec.js";
 export { Images } from "./images.js";
 export * from "./labels.js";
 export { Networks } from "./networks.js";
+export { type NodeInfo, Services, type TaskInfo } from "./services.js";
 export { ContainerStreams } from "./streams.js";
 export { Volumes } from "./volumes.js";
 
@@ -24,6 +26,8 @@ export interface DockerParts {
   networks: Networks;
   /** Commands in running containers, filesystem exports. */
   execs: Execs;
+  /** Swarm services, tasks and nodes (swarm scheduler). */
+  services: Services;
 }
 
 /** Compose the Docker wrappers once at start-up (DOCKER_HOST or the local socket). */
@@ -37,5 +41,6 @@ export function connectDocker(): DockerParts {
     volumes: new Volumes(raw),
     networks: new Networks(raw),
     execs: new Execs(raw),
+    services: new Services(raw),
   };
 }

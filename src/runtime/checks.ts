@@ -10,6 +10,8 @@ export interface CheckTarget {
   /** e.g. web.1 */
   name: string;
   port: number | null;
+  /** Address to check (default 127.0.0.1: the published port; swarm: the task's overlay address). */
+  host?: string;
   hostHeader: string;
   /** Running and not restarted since start. */
   isAlive: () => Promise<boolean>;
@@ -42,7 +44,7 @@ export async function runChecks(
   clock: CheckClock = realClock,
 ): Promise<CheckOutcome> {
   if (plan.port && t.port !== null) {
-    const outcome = await waitForPort("127.0.0.1", t.port, {
+    const outcome = await waitForPort(t.host ?? "127.0.0.1", t.port, {
       timeoutMs: plan.startTimeoutMs,
       isAlive: t.isAlive,
       sleep: clock.sleep,
@@ -87,7 +89,13 @@ async function runHttpCheck(t: CheckTarget, check: HealthCheck, clock: CheckCloc
       return { ok: false, output: [`health check "${check.name}" failed:`, ...output] };
     }
     if (check.path && t.port !== null) {
-      const res = await httpGet(t.port, check.path, t.hostHeader, check.timeout * 1000);
+      const res = await httpGet(
+        t.host ?? "127.0.0.1",
+        t.port,
+        check.path,
+        t.hostHeader,
+        check.timeout * 1000,
+      );
       const okStatus = res.status >= 200 && res.status < 400;
       const okContent = check.content === undefined || res.body.includes(check.content);
       if (okStatus && okContent) return { ok: true };
@@ -106,6 +114,7 @@ async function runHttpCheck(t: CheckTarget, check: HealthCheck, clock: CheckCloc
 }
 
 function httpGet(
+  address: string,
   port: number,
   path: string,
   host: string,
@@ -114,7 +123,7 @@ function httpGet(
   return new Promise((resolve) => {
     const req = http.request(
       {
-        host: "127.0.0.1",
+        host: address,
         port,
         path,
         method: "GET",

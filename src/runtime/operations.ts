@@ -7,10 +7,10 @@ import type { AppName } from "../names.js";
 import type { Formation } from "../store/formation.js";
 import type { Store } from "../store/index.js";
 import { type Release, saveRelease } from "../store/releases.js";
-import type { Deployer } from "./deploy.js";
 import { recordExplicitScale } from "./formation-apply.js";
 import { currentRelease } from "./release.js";
 import type { Runtime } from "./runtime.js";
+import type { Scheduler } from "./scheduler.js";
 
 // Changes to what runs that are not a new release: scale, restart, stop one container,
 // remove an app's containers. They run only in a worker (the queue's "operation" jobs),
@@ -36,7 +36,8 @@ export interface OperationDeps {
   settings: Settings;
   store: Store;
   runtime: Runtime;
-  deployer: Deployer;
+  /** The scheduler (docker or swarm). */
+  deployer: Scheduler;
   /** `paas[api]` lines in the app's log stream. */
   events?: EventSink;
 }
@@ -182,6 +183,6 @@ async function stopOne(deps: OperationDeps, app: AppName, target: Required<Proce
 async function destroy(deps: OperationDeps, app: AppName): Promise<void> {
   await deps.store.routes.remove(app);
   await deps.store.apps.destroy(app);
-  await deps.runtime.destroy(app);
+  await deps.deployer.destroy(app);
   await fsp.rm(path.join(deps.settings.dataDir, "cache", app), { recursive: true, force: true });
 }

@@ -6,17 +6,18 @@ import type { AppName } from "../names.js";
 import type { PluginHost } from "../plugins/host.js";
 import type { Store } from "../store/index.js";
 import { type Release, releaseTag, saveRelease } from "../store/releases.js";
-import type { Deployer } from "./deploy.js";
 import { formationForRelease } from "./formation-apply.js";
 import { gcImages } from "./gc.js";
 import { runPhaseScript } from "./phase-script.js";
 import type { Runtime } from "./runtime.js";
+import type { Scheduler } from "./scheduler.js";
 
 export interface ReleaseDeps {
   settings: Settings;
   store: Store;
   runtime: Runtime;
-  deployer: Deployer;
+  /** The scheduler (docker or swarm): every change to what runs goes through it. */
+  deployer: Scheduler;
   docker: DockerParts;
   /** `paas[api]` lines in the app's log stream. */
   events?: EventSink;

@@ -15,6 +15,7 @@ import { Keys } from "./keys.js";
 import { AppLock } from "./lock.js";
 import { LogStreamStore } from "./log-stream.js";
 import { MetricsStore } from "./metrics.js";
+import { PlacementStore } from "./placement.js";
 import { PluginsStore } from "./plugins.js";
 import { ReleasesStore } from "./releases.js";
 import { ResourcesStore } from "./resources.js";
@@ -47,6 +48,7 @@ export interface Store {
   builds: BuildsStore;
   lock: AppLock;
   resources: ResourcesStore;
+  placement: PlacementStore;
   domains: DomainsStore;
   certs: CertsStore;
   acme: AcmeStore;
@@ -104,6 +106,7 @@ export function storeOver(redis: Redis, namespace: string, opts: StoreOptions = 
     builds: new BuildsStore(redis, keys),
     lock: new AppLock(redis, keys),
     resources: new ResourcesStore(redis, keys),
+    placement: new PlacementStore(redis, keys),
     domains: new DomainsStore(redis, keys),
     certs,
     acme,

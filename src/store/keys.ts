@@ -34,6 +34,8 @@ export class Keys {
   buildTurn = (app: string) => `${this.ns}:build-turn:${app}`;
   lock = (app: string) => `${this.ns}:lock:${app}`;
   resources = (app: string) => `${this.ns}:resources:${app}`;
+  /** Swarm placement constraints: process type -> JSON list. */
+  placement = (app: string) => `${this.ns}:placement:${app}`;
   appLog = (app: string) => `${this.ns}:log:${app}`;
   /** Collector: last Docker timestamp stored per container id (resume without loss or repeats). */
   logCursors = () => `${this.ns}:log-cursors`;

@@ -1,0 +1,380 @@
+import { EMPTY_APP_JSON } from "../../app-json/app-json.js";
+import type { Settings } from "../../config.js";
+import type { DockerParts } from "../../docker/index.js";
+import { LABEL, ownedFilter, ownedLabels } from "../../docker/labels.js";
+import type { TaskInfo } from "../../docker/services.js";
+import { DeployFailed, invalid, messageOf } from "../../errors.js";
+import type { LogFn, Logger } from "../../log.js";
+import type { Formation } from "../../store/formation.js";
+import type { Store } from "../../store/index.js";
+import { type Release, releaseTag } from "../../store/releases.js";
+import { limitsFor } from "../../store/resources.js";
+import { checkPlanFor, runChecks } from "../checks.js";
+import type { DeployOptions } from "../deploy.js";
+import { runPhaseScript } from "../phase-script.js";
+import type { Slot } from "../plan.js";
+import type { Runtime } from "../runtime.js";
+import type { Scheduler } from "../scheduler.js";
+import { planService } from "./plan.js";
+import { SwarmReconciler } from "./reconcile.js";
+import {
+  type AppService,
+  appServiceOf,
+  backendsOfTasks,
+  currentByType,
+  failureOf,
+  processesOf,
+} from "./tasks.js";
+
+type Log = (line: string) => void;
+
+interface Created {
+  svc: AppService;
+  type: string;
+  replicas: number;
+}
+
+/**
+ * Swarm mode: each process type of an app is a Swarm service, replicas = formation. A
+ * deploy creates the release's services next to the old ones, waits for their tasks,
+ * runs the port check and app.json startup checks against the tasks' overlay addresses
+ * (this process is on the overlay network, as the router is), moves the route, and
+ * removes the old services after the drain. A failing check removes the new services:
+ * the old ones never stopped serving, and the push is rejected with the check output.
+ */
+export class SwarmScheduler implements Scheduler {
+  readonly kind = "swarm" as const;
+  private network: Promise<string> | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly log: LogFn;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly store: Store,
+    private readonly docker: DockerParts,
+    private readonly runtime: Runtime,
+    private readonly logger: Logger,
+  ) {
+    this.log = logger.child("swarm");
+  }
+
+  /** The overlay network, created once (attachable: the platform's own container joins it). */
+  ensureNetwork(): Promise<string> {
+    this.network ??= this.docker.services
+      .ensureOverlay(this.settings.swarmNetwork, ownedLabels(this.settings.namespace))
+      .catch((err) => {
+        this.network = null;
+        throw err;
+      });
+    return this.network;
+  }
+
+  async appServices(app: string): Promise<AppService[]> {
+    const list = await this.docker.services.list(
+      ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=service`]),
+    );
+    return list.map(appServiceOf);
+  }
+
+  async deploy(app: string, release: Release, formation: Formation, log: Log, opts: DeployOptions) {
+    await this.ensureNetwork();
+    const before = await this.appServices(app);
+    // A restart of one container replaces its whole type: tasks have no identity of their own.
+    const types = Object.keys(formation).filter((type) => !opts.only || opts.only({ type, index: 1 }));
+    if (opts.releasePhase) await this.phase(app, release, "release", log, true);
+    const generation = `${releaseTag(release.version)}-${Date.now().toString(36)}`;
+    const created: Created[] = [];
+    try {
+      for (const type of types.filter((t) => (formation[t] ?? 0) > 0)) {
+        const svc = await this.createService(app, release, type, formation[type], generation);
+        created.push({ svc, type, replicas: formation[type] });
+        log(
+          `-----> Starting ${type} x${formation[type]} (${releaseTag(release.version)}, service ${svc.name})`,
+        );
+      }
+      await this.startAndCheck(app, release, created, log);
+    } catch (err) {
+      await this.discard(created, err);
+    }
+    const retiring = before.filter((s) => types.includes(s.type));
+    const route = await this.store.routes.get(app);
+    const web = created.find((c) => c.type === "web");
+    if (web || retiring.some((s) => s.type === "web")) {
+      const serving = web ? await this.backends(web.svc.id, release.port) : [];
+      await this.store.routes.setBackends(app, serving, route?.backends ?? []);
+      log(`-----> Traffic moved to ${releaseTag(release.version)} (${serving.length} task(s))`);
+    }
+    if (opts.releasePhase) await this.phase(app, release, "postdeploy", log, false);
+    await opts.onLive?.();
+    if (web) await this.store.routes.setBackends(app, await this.backends(web.svc.id, release.port), []);
+    this.retire(retiring, log);
+  }
+
+  async scale(app: string, release: Release, formation: Formation, log: Log) {
+    await this.ensureNetwork();
+    const current = currentByType(await this.appServices(app));
+    const generation = `${releaseTag(release.version)}-${Date.now().toString(36)}`;
+    const started: Created[] = [];
+    for (const [type, n] of Object.entries(formation)) {
+      const svc = current.get(type);
+      if (!svc && n > 0) {
+        const created = await this.createService(app, release, type, n, generation);
+        started.push({ svc: created, type, replicas: n });
+      } else if (svc && n === 0) {
+        this.retire([svc], log);
+      } else if (svc && svc.replicas !== n) {
+        const spec = structuredClone(svc.spec) as { Mode: { Replicated: { Replicas: number } } };
+        spec.Mode = { Replicated: { Replicas: n } };
+        await this.docker.services.update(svc.id, svc.version, spec as never);
+        started.push({ svc, type, replicas: n });
+      }
+      log(`Scaling ${type} to ${n}`);
+    }
+    try {
+      await this.startAndCheck(app, release, started, log);
+    } catch (err) {
+      // A new service goes; a resized one keeps its tasks (reconcile goes back to the formation).
+      await this.discard(
+        started.filter((s) => !current.has(s.type)),
+        err,
+      );
+    }
+    await this.refreshRoute(app, release.port);
+  }
+
+  async stopOne(_app: string, _release: Release, slot: Slot): Promise<void> {
+    throw invalid(
+      `swarm mode cannot stop ${slot.type}.${slot.index} alone (Swarm replaces a stopped task): use paas ps:scale ${slot.type}=N`,
+    );
+  }
+
+  async ps(app: string) {
+    const services = await this.appServices(app);
+    if (services.length === 0) return [];
+    const tasks = await this.docker.services.tasks({ label: [`${LABEL.app}=${app}`] });
+    const mine = new Set(services.map((s) => s.id));
+    return processesOf(
+      services,
+      tasks.filter((t) => mine.has(t.serviceId)),
+      await this.docker.services.nodes(),
+    );
+  }
+
+  /** Output of the app's tasks that run on this engine's node (other nodes: their worker). */
+  async logs(app: string, lines: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const { task, name } of await this.localTasks(app)) {
+      const got = await this.docker.containers
+        .logs(task.containerId ?? "", { tail: lines, timestamps: true })
+        .catch(() => [] as string[]);
+      for (const l of got) {
+        const sp = l.indexOf(" ");
+        out.push(`${l.slice(0, sp)} app[${name}]: ${l.slice(sp + 1)}`);
+      }
+    }
+    return out.sort().slice(-lines);
+  }
+
+  async follow(app: string, onLine: (line: string) => void): Promise<() => void> {
+    const stops: (() => void)[] = [];
+    for (const { task, name } of await this.localTasks(app)) {
+      const stop = await this.docker.containers
+        .follow(task.containerId ?? "", (l) => onLine(`app[${name}]: ${l}`))
+        .catch(() => null);
+      if (stop) stops.push(stop);
+    }
+    return () => {
+      for (const s of stops) s();
+    };
+  }
+
+  async destroy(app: string): Promise<void> {
+    for (const s of await this.appServices(app)) await this.docker.services.remove(s.id);
+    await this.runtime.destroy(app);
+  }
+
+  startReconcile(): () => Promise<void> {
+    const r = new SwarmReconciler(this.settings, this.store, this, this.logger.child("reconcile"));
+    r.start();
+    return () => r.stop();
+  }
+
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  removeService(id: string): Promise<void> {
+    return this.docker.services.remove(id);
+  }
+
+  /** Point the app's route at the running tasks of its current web service. */
+  async refreshRoute(app: string, port: number): Promise<boolean> {
+    const web = currentByType(await this.appServices(app)).get("web");
+    const backends = web ? await this.backends(web.id, port) : [];
+    const route = await this.store.routes.get(app);
+    const same = JSON.stringify(route?.backends ?? []) === JSON.stringify(backends);
+    if (!same) await this.store.routes.setBackends(app, backends, []);
+    return !same;
+  }
+
+  async createService(
+    app: string,
+    release: Release,
+    type: string,
+    replicas: number,
+    generation: string,
+  ): Promise<AppService> {
+    if (!release.image) throw new Error("release has no image");
+    const limits = limitsFor(await this.store.resources.get(app), type, {
+      memory: this.settings.defaultMemory,
+    });
+    const spec = planService({
+      namespace: this.settings.namespace,
+      app,
+      release,
+      type,
+      replicas,
+      memory: limits.memory,
+      cpus: limits.cpu,
+      pidsLimit: this.settings.pidsLimit,
+      network: this.settings.swarmNetwork,
+      constraints: await this.store.placement.get(app, type),
+      generation,
+      image: release.image,
+      stopGraceSeconds: this.settings.stopTimeout,
+      monitorSeconds: this.settings.checkUptime,
+    });
+    await this.docker.services.create(spec);
+    const svc = await this.docker.services.inspect(String(spec.Name));
+    if (!svc) throw new Error(`service ${String(spec.Name)} vanished right after it was created`);
+    return appServiceOf(svc);
+  }
+
+  private async backends(serviceId: string, port: number) {
+    const tasks = await this.docker.services.tasks({ service: [serviceId], "desired-state": ["running"] });
+    return backendsOfTasks(tasks, this.settings.swarmNetwork, port);
+  }
+
+  /** Wait until each service runs its replicas, then run the checks on every new task. */
+  private async startAndCheck(app: string, release: Release, created: Created[], log: Log) {
+    if (created.length === 0) return;
+    const deadline = Date.now() + this.settings.startTimeout * 1000;
+    const running: { type: string; task: TaskInfo }[] = [];
+    for (const c of created) {
+      for (;;) {
+        const tasks = await this.docker.services.tasks({ service: [c.svc.id] });
+        const up = tasks.filter((t) => t.desired === "running" && t.state === "running");
+        if (up.length >= c.replicas) {
+          running.push(...up.map((task) => ({ type: c.type, task })));
+          break;
+        }
+        const failed = failureOf(tasks);
+        if (failed) throw new DeployFailed(`${c.type} could not start: ${failed}`);
+        if (Date.now() > deadline) {
+          const why = tasks.find((t) => t.desired === "running" && t.state !== "running");
+          throw new DeployFailed(
+            `${c.type} did not start within ${this.settings.startTimeout}s${why ? `: ${why.state} ${why.error || why.message}` : ""}`,
+          );
+        }
+        await sleep(300);
+      }
+    }
+    const record = await this.store.apps.get(app as never);
+    const disabled = record?.checksDisabled ?? false;
+    log(
+      disabled ? "-----> Checks are disabled for this app" : `-----> Checking ${running.length} new task(s)`,
+    );
+    const healthchecks = (release.appJson ?? EMPTY_APP_JSON).healthchecks;
+    const results = await Promise.all(
+      running.map(({ type, task }) =>
+        runChecks(
+          {
+            name: `${type}.${task.slot}`,
+            host: task.addresses[this.settings.swarmNetwork],
+            port: type === "web" ? release.port : null,
+            hostHeader: `${app}.${this.settings.domain}`,
+            isAlive: async () => {
+              const [t] = await this.docker.services.tasks({ id: [task.id] });
+              return t?.state === "running" && t.desired === "running";
+            },
+          },
+          checkPlanFor(type, healthchecks, {
+            startTimeoutMs: this.settings.startTimeout * 1000,
+            uptimeMs: this.settings.checkUptime * 1000,
+            disabled,
+          }),
+        ),
+      ),
+    );
+    const output = results.flatMap((r) => (r.ok ? [] : r.output));
+    if (output.length > 0) throw new DeployFailed(output[0], output.slice(1));
+  }
+
+  private async discard(created: Created[], err: unknown): Promise<never> {
+    const details: string[] = [];
+    for (const c of created) {
+      const tasks = await this.docker.services.tasks({ service: [c.svc.id] }).catch(() => []);
+      for (const t of tasks.filter((x) => x.containerId).slice(0, 2)) {
+        const lines = await this.docker.containers.logs(t.containerId ?? "", { tail: 10 }).catch(() => []);
+        if (lines.length > 0)
+          details.push(`last output of ${c.type}.${t.slot}:`, ...lines.map((l) => `  ${l}`));
+      }
+      await this.docker.services.remove(c.svc.id).catch(() => {});
+    }
+    if (err instanceof DeployFailed)
+      throw new DeployFailed(err.message, [...(err.details ?? []), ...details]);
+    throw new DeployFailed(`could not start the new services: ${messageOf(err)}`, details);
+  }
+
+  /** Old services leave after the drain (out of the route already); reconcile removes any left. */
+  private retire(services: AppService[], log: Log) {
+    if (services.length === 0) return;
+    log(`-----> Removing ${services.length} old service(s) after ${this.settings.drainSeconds}s of draining`);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      for (const s of services) {
+        void this.docker.services
+          .remove(s.id)
+          .catch((err) => this.log("remove failed", { error: messageOf(err) }));
+      }
+    }, this.settings.drainSeconds * 1000);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  /** The release phase and postdeploy: a one-off container of the release on this node's engine. */
+  private async phase(
+    app: string,
+    release: Release,
+    phase: "release" | "postdeploy",
+    log: Log,
+    fatal: boolean,
+  ) {
+    const command =
+      phase === "release"
+        ? release.processTypes.release
+        : (release.appJson ?? EMPTY_APP_JSON).scripts.postdeploy;
+    if (!command) return;
+    log(`-----> Running ${phase === "release" ? "release command" : "postdeploy script"}: ${command}`);
+    const deps = { settings: this.settings, docker: this.docker };
+    const result = await runPhaseScript(deps, app, release, phase, command, log);
+    if (result.exitCode !== 0 && fatal)
+      throw new DeployFailed(`${phase} command failed with exit code ${result.exitCode}`);
+    if (result.exitCode !== 0) log(` !     ${phase} script failed with exit code ${result.exitCode}`);
+  }
+
+  private async localTasks(app: string): Promise<{ task: TaskInfo; name: string }[]> {
+    const services = await this.appServices(app);
+    const byId = new Map(services.map((s) => [s.id, s]));
+    const tasks = await this.docker.services.tasks({
+      label: [`${LABEL.app}=${app}`],
+      "desired-state": ["running"],
+    });
+    return tasks
+      .filter((t) => byId.has(t.serviceId) && t.containerId)
+      .map((task) => ({ task, name: `${byId.get(task.serviceId)?.type}.${task.slot}` }));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

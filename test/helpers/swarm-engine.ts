@@ -1,0 +1,168 @@
+import { execFile, spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fsp from "node:fs/promises";
+import http from "node:http";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+
+const exec = promisify(execFile);
+
+/**
+ * A Docker engine of the test's own, as a single-node Swarm: a second dockerd in its own
+ * network namespace (so its bridges and iptables rules live there, not on the host), with
+ * its own data root, exec root, pidfile and socket under /tmp, and its own containerd. The
+ * namespace reaches the host through one veth pair on a private /30 (the swarm's advertise
+ * address is the namespace's end); the test's own Redis listens on the host's end. Nothing
+ * here touches the host's engine, bridges or iptables rules.
+ */
+export class SwarmEngine {
+  readonly id = crypto.randomBytes(2).toString("hex");
+  readonly netns = `paas-sw-${this.id}`;
+  readonly dir = `/tmp/paas-sw-${this.id}`;
+  readonly subnet = 100 + (crypto.randomBytes(1)[0] % 150);
+  /** The host's end of the veth (the test's Redis listens here). */
+  readonly hostIp = `10.213.${this.subnet}.1`;
+  /** The namespace's end: the swarm's advertise address; published ports bind here only. */
+  readonly engineIp = `10.213.${this.subnet}.2`;
+  readonly redisPort = 16000 + (crypto.randomBytes(2).readUInt16BE(0) % 2000);
+  private readonly vethHost = `psw${this.id}h`;
+  private readonly vethNs = `psw${this.id}n`;
+  docker!: Docker;
+
+  get socket(): string {
+    return `${this.dir}/docker.sock`;
+  }
+
+  get redisUrl(): string {
+    return `redis://${this.hostIp}:${this.redisPort}`;
+  }
+
+  async start(images: string[]): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const ip = (...args: string[]) => exec("ip", args);
+    const inNs = (...args: string[]) => exec("ip", ["netns", "exec", this.netns, ...args]);
+    await ip("netns", "add", this.netns);
+    await ip("link", "add", this.vethHost, "type", "veth", "peer", "name", this.vethNs);
+    await ip("link", "set", this.vethNs, "netns", this.netns);
+    await ip("addr", "add", `${this.hostIp}/30`, "dev", this.vethHost);
+    await ip("link", "set", this.vethHost, "up");
+    await inNs("ip", "addr", "add", `${this.engineIp}/30`, "dev", this.vethNs);
+    await inNs("ip", "link", "set", this.vethNs, "up");
+    await inNs("ip", "link", "set", "lo", "up");
+    // `ip netns exec` would remount /sys without the cgroup mounts dockerd needs: nsenter
+    // enters only the network namespace.
+    const daemon = spawn(
+      "nsenter",
+      [
+        `--net=/var/run/netns/${this.netns}`,
+        "dockerd",
+        `--data-root=${this.dir}/data`,
+        `--exec-root=${this.dir}/exec`,
+        `--pidfile=${this.dir}/docker.pid`,
+        `--host=unix://${this.socket}`,
+        `--containerd-namespace=paas-sw-${this.id}`,
+        `--containerd-plugins-namespace=paas-sw-${this.id}-p`,
+        "--userland-proxy=false",
+      ],
+      { stdio: ["ignore", (await fsp.open(`${this.dir}/dockerd.log`, "w")).fd, "ignore"], detached: true },
+    );
+    daemon.unref();
+    const redis = spawn(
+      "redis-server",
+      [
+        "--bind",
+        this.hostIp,
+        "--port",
+        String(this.redisPort),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+      ],
+      { stdio: "ignore", detached: true },
+    );
+    redis.unref();
+    await fsp.writeFile(`${this.dir}/redis.pid`, String(redis.pid));
+    this.docker = new Docker({ socketPath: this.socket });
+    for (let i = 0; ; i++) {
+      if (
+        await this.docker.ping().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
+      if (i > 120)
+        throw new Error(
+          `test dockerd did not start:\n${await fsp.readFile(`${this.dir}/dockerd.log`, "utf8")}`,
+        );
+      await sleep(250);
+    }
+    await this.docker.swarmInit({ ListenAddr: `${this.engineIp}:2377`, AdvertiseAddr: this.engineIp });
+    // It has no images: the base images come from the host's engine (docker save | load).
+    for (const image of images) {
+      await exec("sh", ["-c", `docker save ${image} | DOCKER_HOST=unix://${this.socket} docker load -q`]);
+    }
+  }
+
+  /** Stop everything this engine started and remove its namespace, veth and files. */
+  async stop(): Promise<void> {
+    const pidOf = async (f: string) =>
+      Number(await fsp.readFile(`${this.dir}/${f}`, "utf8").catch(() => "0"));
+    for (const f of ["docker.pid", "redis.pid"]) {
+      const pid = await pidOf(f);
+      if (pid > 0) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {}
+      }
+    }
+    for (let i = 0; i < 80; i++) {
+      const pid = await pidOf("docker.pid");
+      if (!pid || !alive(pid)) break;
+      await sleep(250);
+    }
+    const left = await pidOf("docker.pid");
+    if (left && alive(left)) process.kill(left, "SIGKILL");
+    await exec("sh", [
+      "-c",
+      `grep -o ' ${this.dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`,
+    ]).catch(() => {});
+    await exec("ip", ["netns", "del", this.netns]).catch(() => {});
+    await exec("ip", ["link", "del", this.vethHost]).catch(() => {});
+    await fsp.rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** GET through a router at host:port with the app's Host header. */
+export function routerGet(
+  host: string,
+  port: number,
+  hostHeader: string,
+  path = "/",
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path, headers: { host: hostHeader }, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (d) => {
+        body += d;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
+    req.on("error", (err) => resolve({ status: 0, body: err.message }));
+  });
+}

@@ -1,0 +1,193 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Platform } from "../helpers/platform.js";
+import { routerGet, SwarmEngine, sleep } from "../helpers/swarm-engine.js";
+
+// PAAS_SCHEDULER=swarm end to end on a 1-node Swarm of the test's own (a second dockerd in
+// its own network namespace). The API and git roles run on the host as usual; the worker
+// and router roles run in a container attached to the swarm's overlay network, as in
+// production (they must reach the tasks' overlay addresses: no IPVS, no routing mesh).
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const ROUTER_PORT = 8080;
+
+describe("swarm scheduler on a 1-node swarm", () => {
+  const engine = new SwarmEngine();
+  const p = new Platform();
+  const app = `sw-${Date.now().toString(36)}`;
+  let repo = "";
+  const host = () => `${app}.paas.test`;
+  const get = (urlPath = "/") => routerGet(engine.engineIp, ROUTER_PORT, host(), urlPath);
+  const psJson = async () =>
+    JSON.parse((await p.cli(["ps", "--json", "--app", app])).stdout) as {
+      name: string;
+      state: string;
+      node?: string;
+    }[];
+
+  beforeAll(async () => {
+    await engine.start(["paas/busybox:latest", "paas/debian:bookworm"]);
+    const common = {
+      PAAS_SCHEDULER: "swarm",
+      PAAS_REDIS_URL: engine.redisUrl,
+      PAAS_SCAN_POLICY: "off",
+    };
+    // API and git on the host (the git receiver needs git); no Docker needed there.
+    await p.start({ ...common, PAAS_ROLES: "api,git", DOCKER_HOST: `unix://${engine.socket}` });
+    const login = await p.cli(["login", "--api", p.apiUrl, "--token", p.token]);
+    expect(login.code, login.stderr).toBe(0);
+    // Worker and router: in a container on the overlay, driving the test engine.
+    await engine.docker.createNetwork({
+      Name: `${p.ns}-swarm`,
+      Driver: "overlay",
+      Attachable: true,
+      Labels: { "paas.managed": "true", "paas.namespace": p.ns },
+    });
+    const c = await engine.docker.createContainer({
+      name: `${p.ns}-platform`,
+      Image: "paas/debian:bookworm",
+      Cmd: ["node", `${ROOT}/dist/cli/main.js`, "server", "--roles", "worker,router"],
+      Env: Object.entries({
+        ...common,
+        PAAS_NAMESPACE: p.ns,
+        PAAS_DATA_DIR: p.dataDir,
+        PAAS_DOMAIN: "paas.test",
+        PAAS_BIND: "0.0.0.0",
+        PAAS_HTTP_PORT: String(ROUTER_PORT),
+        PAAS_HTTPS_PORT: "off",
+        PAAS_ROUTER_WORKERS: "0",
+        PAAS_START_TIMEOUT: "30",
+        PAAS_DRAIN_SECONDS: "2",
+        PAAS_CHECK_UPTIME: "1",
+        PAAS_STOP_TIMEOUT: "3",
+        PAAS_RECONCILE_INTERVAL: "5",
+      }).map(([k, v]) => `${k}=${v}`),
+      Labels: { "paas.managed": "true", "paas.namespace": p.ns },
+      ExposedPorts: { [`${ROUTER_PORT}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: `${p.ns}-swarm`,
+        // Published on the namespace's own address only.
+        PortBindings: {
+          [`${ROUTER_PORT}/tcp`]: [{ HostIp: engine.engineIp, HostPort: String(ROUTER_PORT) }],
+        },
+        Binds: [
+          "/usr/bin/node:/usr/bin/node:ro",
+          "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
+          `${ROOT}:${ROOT}:ro`,
+          `${p.dataDir}:${p.dataDir}`,
+          `${engine.socket}:/var/run/docker.sock`,
+        ],
+      },
+    });
+    await c.start();
+    for (let i = 0; ; i++) {
+      const logs = String(await c.logs({ stdout: true, stderr: true }));
+      if (logs.includes("paas is running")) break;
+      if (i > 120) throw new Error(`platform container did not start:\n${logs}`);
+      await sleep(250);
+    }
+    repo = await p.fixtureRepo("dockerfile-hello");
+    expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
+  }, 300_000);
+
+  afterAll(async () => {
+    await p.stop().catch(() => {});
+    await engine.stop();
+    if (repo) await fsp.rm(repo, { recursive: true, force: true });
+  }, 120_000);
+
+  it("deploys a push as a Swarm service and serves it through the router on the overlay", async () => {
+    const push = await p.git(["push", "paas", "main"], repo);
+    const out = push.stdout + push.stderr;
+    expect(push.code, out).toBe(0);
+    expect(out).toContain("Checking 1 new task(s)");
+    const res = await get();
+    expect(res.status, res.body).toBe(200);
+    expect(res.body).toContain("hello from dockerfile-hello");
+    const services = await engine.docker.listServices({
+      filters: JSON.stringify({ label: [`paas.app=${app}`] }),
+    });
+    expect(services).toHaveLength(1);
+    const spec = services[0].Spec as {
+      EndpointSpec: { Mode: string; Ports?: unknown[] };
+      UpdateConfig: { Order: string; FailureAction: string };
+      Mode: { Replicated: { Replicas: number } };
+    };
+    expect(spec.EndpointSpec.Mode).toBe("dnsrr");
+    expect(spec.EndpointSpec.Ports ?? []).toHaveLength(0);
+    expect(spec.UpdateConfig).toMatchObject({ Order: "start-first", FailureAction: "rollback" });
+    expect(spec.Mode.Replicated.Replicas).toBe(1);
+    const ps = await psJson();
+    expect(ps.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up"]);
+    expect(ps[0].node).toBeTruthy();
+  });
+
+  it("scales to 3 tasks, all in the route", async () => {
+    const res = await p.cli(["ps:scale", "web=3", "--app", app]);
+    expect(res.code, res.stderr).toBe(0);
+    const ps = await psJson();
+    expect(ps.filter((x) => x.state === "up").map((x) => x.name)).toEqual(["web.1", "web.2", "web.3"]);
+    for (let i = 0; i < 6; i++) expect((await get()).status).toBe(200);
+  });
+
+  it("changes config under load with 0 failed requests", async () => {
+    let failed = 0;
+    let ok = 0;
+    let done = false;
+    const load = (async () => {
+      while (!done) {
+        const r = await get();
+        if (r.status === 200) ok++;
+        else failed++;
+      }
+    })();
+    const set = await p.cli(["config:set", "GREETING=hi", "--app", app]);
+    await sleep(3_000); // the old services drain and go while requests keep coming
+    done = true;
+    await load;
+    expect(set.code, set.stderr).toBe(0);
+    console.log(`swarm config:set under load: ${ok} ok, ${failed} failed`);
+    expect(ok).toBeGreaterThan(0);
+    expect(failed).toBe(0);
+  });
+
+  it("rejects a push whose startup check fails and keeps the old release serving", async () => {
+    await fsp.writeFile(
+      path.join(repo, "app.json"),
+      JSON.stringify({
+        healthchecks: {
+          web: [{ type: "startup", name: "boot", path: "/missing", attempts: 2, wait: 1, timeout: 2 }],
+        },
+      }),
+    );
+    await p.git(["add", "app.json"], repo);
+    await p.git(["commit", "-q", "-m", "a failing check"], repo);
+    const push = await p.git(["push", "paas", "main"], repo);
+    const out = push.stdout + push.stderr;
+    expect(push.code, out).not.toBe(0);
+    expect(out).toContain('health check "boot" failed');
+    expect((await get()).status).toBe(200);
+    const services = await engine.docker.listServices({
+      filters: JSON.stringify({ label: [`paas.app=${app}`] }),
+    });
+    expect(services).toHaveLength(1);
+  });
+
+  it("rolls back to the previous release", async () => {
+    const before = JSON.parse((await p.cli(["releases", "--json", "--app", app])).stdout) as {
+      version: number;
+    }[];
+    const res = await p.cli(["releases:rollback", "--app", app]);
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    expect((await get()).status).toBe(200);
+    const after = JSON.parse((await p.cli(["releases", "--json", "--app", app])).stdout) as {
+      version: number;
+      description: string;
+    }[];
+    expect(after.length).toBe(before.length + 1);
+    expect(after.some((r) => r.description.startsWith("Rollback to"))).toBe(true);
+    const ps = await psJson();
+    expect(ps.filter((x) => x.state === "up")).toHaveLength(3);
+  });
+});
