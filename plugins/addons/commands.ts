@@ -82,7 +82,7 @@ export async function create(req: CommandRequest, ctx: Ctx): Promise<CommandResu
     data: { name, service: kind.name, app: appName, as, configVar: v },
     restart: true,
     config: { [v]: kind.url(a, hostFor(name, appName)) },
-  } as CommandResult;
+  };
 }
 
 async function assertVarFree(reg: Registry, appName: string, as: string, except?: string): Promise<void> {
@@ -154,7 +154,7 @@ export async function attach(req: CommandRequest, ctx: Ctx): Promise<CommandResu
     output: `Attached ${a.name} to ${appName} as ${configVar(as)}\n`,
     restart: true,
     config: configChange(a, after, appName),
-  } as CommandResult;
+  };
 }
 
 export async function detach(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
@@ -172,7 +172,7 @@ export async function detach(req: CommandRequest, ctx: Ctx): Promise<CommandResu
     output: `Detached ${a.name} from ${appName}${after.attachments.length ? "" : ` (its data is kept: \`paas addons:destroy ${a.name} --confirm ${a.name}\` deletes it)`}\n`,
     restart: true,
     config: configChange(a, null, appName),
-  } as CommandResult;
+  };
 }
 
 export async function destroy(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
@@ -201,5 +201,5 @@ export async function destroy(req: CommandRequest, ctx: Ctx): Promise<CommandRes
     output: `Destroyed ${name} and its data${apps.length ? ` (was attached to ${apps.join(", ")})` : ""}\n`,
     restart: Boolean(req.app && apps.includes(req.app)),
     config: req.app ? change : undefined,
-  } as CommandResult;
+  };
 }

@@ -27,9 +27,10 @@ export class Lifecycle {
   async provision(a: Addon): Promise<string> {
     const labels = addonLabels(this.namespace, a);
     await this.docker.volumes.ensure(volumeName(this.namespace, a.name), labels);
-    // Internal: the service needs nothing outside, and nothing outside reaches in but the
-    // app containers that join it.
-    await this.docker.networks.ensure(networkName(this.namespace, a.name), labels, { internal: true });
+    // A plain bridge, not `internal`: an app container may get it as its first network, and
+    // an internal one would cut off its published port. Nothing is published from the
+    // service; only the containers of attached apps join it.
+    await this.docker.networks.ensure(networkName(this.namespace, a.name), labels);
     const id = await this.ensureRunning(a);
     await this.waitReady(a, id);
     return id;
@@ -39,7 +40,7 @@ export class Lifecycle {
   async heal(a: Addon): Promise<string> {
     const labels = addonLabels(this.namespace, a);
     await this.docker.volumes.ensure(volumeName(this.namespace, a.name), labels);
-    await this.docker.networks.ensure(networkName(this.namespace, a.name), labels, { internal: true });
+    await this.docker.networks.ensure(networkName(this.namespace, a.name), labels);
     return this.ensureRunning(a);
   }
 

@@ -69,7 +69,7 @@ async function backupsDownload(req: CommandRequest, ctx: Ctx): Promise<CommandRe
     output: "",
     data: { id: b.id, bytes: b.bytes },
     file: { path: b.file, name: `${found.addon}-${b.id}.dump` },
-  } as CommandResult;
+  };
 }
 
 async function backupsRestore(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {

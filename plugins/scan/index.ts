@@ -57,6 +57,8 @@ async function imageId(docker: DockerParts, image: string): Promise<string> {
 
 /** Scans run one at a time per worker (the machine is small; a push never waits on a warn scan). */
 let chain: Promise<unknown> = Promise.resolve();
+/** Scans in progress in this worker, by key: a second release of the same image waits for the first. */
+const inFlight = new Map<string, Promise<ScanRecord>>();
 
 async function scan(ctx: Ctx, app: string, image: string): Promise<ScanRecord> {
   const docker = ctx.docker;
@@ -65,6 +67,8 @@ async function scan(ctx: Ctx, app: string, image: string): Promise<ScanRecord> {
   const key = `scan:${app}:${id}`;
   const existing = await ctx.kv.get<ScanRecord>(key);
   if (existing?.status === "done") return existing;
+  const running = inFlight.get(key);
+  if (running) return running;
   const rec: ScanRecord = {
     app,
     image,
@@ -95,9 +99,16 @@ async function scan(ctx: Ctx, app: string, image: string): Promise<ScanRecord> {
     }
   });
   chain = job.catch(() => {});
-  const done = await job;
-  await ctx.kv.set(key, done);
-  return done;
+  const saved = job.then(async (done) => {
+    await ctx.kv.set(key, done);
+    return done;
+  });
+  inFlight.set(key, saved);
+  try {
+    return await saved;
+  } finally {
+    inFlight.delete(key);
+  }
 }
 
 /** block: scan now, before any release exists; a high-severity failure vetoes the push. */
@@ -174,7 +185,7 @@ async function report(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
     return {
       output: "",
       file: { path: path.join(rec.dir, "report.html"), name: req.flags.html, type: "text/html" },
-    } as CommandResult;
+    };
   }
   const lines = [
     `=== ${req.app} v${version} image ${rec.imageId} scanned ${rec.finishedAt}`,

@@ -59,6 +59,16 @@ export interface CommandResult {
   /** Printed with --json. */
   data?: unknown;
   restart?: boolean;
+  /**
+   * Config vars of the command's app to set (string) or unset (null): the API applies them
+   * as a new release, as `config:set` does (instead of a restart). Add-ons set their URLs so.
+   */
+  config?: Record<string, string | null>;
+  /**
+   * A file the command wrote on the host that ran it (absolute path): the API streams it
+   * instead of JSON, and the CLI writes it to stdout or to `-o FILE`.
+   */
+  file?: { path: string; name: string; type?: string };
 }
 
 export type CommandHandler = (

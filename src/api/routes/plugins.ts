@@ -1,18 +1,24 @@
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
 import type express from "express";
 import { Router } from "express";
 import { authorize } from "../../auth/policy.js";
 import { STACK_APP } from "../../builder/jobs.js";
 import { forbidden, invalid, notFound } from "../../errors.js";
-import { parseAppName } from "../../names.js";
+import { type AppName, parseAppName, parseConfigKey } from "../../names.js";
+import type { PsReportResult } from "../../plugins/catalog.js";
 import type { PluginHost } from "../../plugins/host.js";
 import { installPlugin, uninstallPlugin } from "../../plugins/install.js";
 import type { CommandSpec } from "../../plugins/manifest.js";
 import type { CommandRequest, CommandResult } from "../../plugins/types.js";
+import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { restartApp } from "../operations.js";
 import { principalOf } from "../route-policy.js";
 import type { Services } from "../services.js";
-import { runJob } from "./wait.js";
+import { runJob, waitForJob } from "./wait.js";
 
 // Plugin management (admin-only) and plugin commands. The CLI knows plugin commands only by
 // asking GET /plugins/commands; it runs them with POST /plugins/:plugin/commands/:command,
@@ -98,6 +104,27 @@ export function pluginRoutes(s: Services): express.Router {
     }),
   );
 
+  // `paas ps` asks for what plugins add to it (mounts, networks, add-ons): extra columns and lines.
+  r.get(
+    "/apps/:app/ps/report",
+    handle(async (_req, res) => {
+      const { name } = appOf(res);
+      const processes = (await s.reader.ps(name)).map((p) => ({
+        name: p.name,
+        type: p.type,
+        state: p.state,
+      }));
+      const report: Required<PsReportResult> = { columns: {}, lines: [] };
+      for (const { result } of (await s.plugins?.fire("ps-report", { app: name, processes })) ?? []) {
+        for (const [proc, cols] of Object.entries(result?.columns ?? {})) {
+          report.columns[proc] = { ...report.columns[proc], ...cols };
+        }
+        report.lines.push(...(result?.lines ?? []));
+      }
+      res.json(report);
+    }),
+  );
+
   r.get(
     "/plugins/commands",
     handle(async (_req, res) => {
@@ -125,16 +152,70 @@ export function pluginRoutes(s: Services): express.Router {
             operation: { op: "plugin-command", plugin, request },
           })
         : await host().runCommand(plugin, request);
-      if (result?.restart && request.app) {
+      const changes = request.app ? pluginConfig(result?.config) : {};
+      if (request.app && Object.keys(changes).length > 0) {
+        await releaseConfig(s, parseAppName(request.app), changes, spec.name, request.user);
+      } else if (result?.restart && request.app) {
         const app = parseAppName(request.app);
         const rec = await s.store.apps.require(app);
         if (rec.release > 0) await restartApp(s, app, undefined, request.user);
       }
+      if (result?.file) return sendFile(res, s.settings.dataDir, result.file);
       res.json({ output: result?.output ?? "", data: result?.data ?? null });
     }),
   );
 
   return r;
+}
+
+/** Only well-formed config keys and string/null values from a plugin's answer. */
+function pluginConfig(raw: unknown): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  if (!raw || typeof raw !== "object") return out;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (v === null || typeof v === "string") out[parseConfigKey(k)] = v;
+  }
+  return out;
+}
+
+/** A plugin's config change, as `config:set` makes it: stored, then a new release (once deployed). */
+async function releaseConfig(
+  s: Services,
+  app: AppName,
+  changes: Record<string, string | null>,
+  command: string,
+  user: string,
+): Promise<void> {
+  await s.store.config.apply(app, changes);
+  const set = Object.keys(changes).filter((k) => changes[k] !== null);
+  const unset = Object.keys(changes).filter((k) => changes[k] === null);
+  const parts = [set.length ? `Set ${set.join(", ")}` : "", unset.length ? `Unset ${unset.join(", ")}` : ""];
+  const rec = await s.store.apps.require(app);
+  if (rec.release > 0) {
+    const description = `${parts.filter(Boolean).join("; ")} (${command})`;
+    await waitForJob(s, { kind: "release", app, description, user });
+  }
+}
+
+/** A command's file answer (only from the data dir), streamed; `x-paas-file` names it for the CLI. */
+async function sendFile(
+  res: express.Response,
+  dataDir: string,
+  file: { path: string; name: string; type?: string },
+) {
+  if (!path.resolve(String(file.path)).startsWith(path.resolve(dataDir) + path.sep))
+    throw invalid("a plugin command answered with a file outside the data dir; it is not sent");
+  const stat = await fsp.stat(file.path).catch(() => null);
+  if (!stat?.isFile()) throw notFound(`the file ${path.basename(file.path)} is not on this API host`);
+  const name = path.basename(String(file.name)).replace(/[^A-Za-z0-9._-]/g, "_");
+  res.setHeader(
+    "content-type",
+    file.type === "text/html" ? "text/html; charset=utf-8" : "application/octet-stream",
+  );
+  res.setHeader("content-length", String(stat.size));
+  res.setHeader("content-disposition", `attachment; filename="${name}"`);
+  res.setHeader("x-paas-file", name);
+  await pipeline(fs.createReadStream(file.path), res);
 }
 
 /** The request checked against the manifest: the app, the arguments, the flags. */
