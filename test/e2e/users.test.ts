@@ -1,9 +1,11 @@
+import { execFile } from "node:child_process";
 import fsp from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Platform } from "../helpers/platform.js";
+import { freePort, Platform, sh } from "../helpers/platform.js";
 
 // Many users on one platform, end to end: an owner, a collaborator, a stranger and the
 // admin against one real server, over the API, git over HTTP, `paas run`'s websocket and the
@@ -25,6 +27,7 @@ describe("users and access", () => {
   const password = "correct horse battery";
   let admin: User;
   let repo = "";
+  let sshPort = 0;
 
   const as = (u: User, args: string[], cwd?: string) =>
     p.cli(args, { cwd, env: { PAAS_API_URL: p.apiUrl, PAAS_API_TOKEN: u.token } });
@@ -69,7 +72,8 @@ describe("users and access", () => {
   };
 
   beforeAll(async () => {
-    await p.start();
+    sshPort = await freePort();
+    await p.start({ PAAS_SSH_PORT: String(sshPort) });
     admin = { email: "admin", token: p.token };
     await addUser(owner, ["--password", password]);
     await addUser(collab);
@@ -143,6 +147,35 @@ describe("users and access", () => {
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it("asks the same policy for git over SSH", async () => {
+    const keyOf = async (u: User, name: string) => {
+      const file = path.join(p.home, `${name}-${suffix}`);
+      await promisify(execFile)("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
+      const added = await as(u, ["keys:add", `${file}.pub`]);
+      expect(added.code, added.stderr).toBe(0);
+      return file;
+    };
+    const ssh = (key: string, args: string[], cwd: string) =>
+      sh("git", args, {
+        cwd,
+        env: p.env({
+          GIT_SSH_COMMAND: `ssh -i ${key} -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p ${sshPort}`,
+        }),
+      });
+    const url = `ssh://git@127.0.0.1:${sshPort}/${app}.git`;
+    const strangerKey = await keyOf(stranger, "stranger");
+    const collabKey = await keyOf(collab, "collab");
+    const denied = await ssh(strangerKey, ["ls-remote", url], os.tmpdir());
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/has no access/);
+    const push = await ssh(strangerKey, ["push", url, "main"], repo);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toMatch(/has no access/);
+    const allowed = await ssh(collabKey, ["ls-remote", url], os.tmpdir());
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toMatch(/refs\/heads\/main/);
   });
 
   it("keeps a stranger out of the app on the dashboard", async () => {

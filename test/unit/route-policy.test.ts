@@ -1,9 +1,11 @@
+import type { AddressInfo } from "node:net";
+import express from "express";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { apiRouter } from "../../src/api/app.js";
 import { dashboardRouter } from "../../src/api/dashboard/index.js";
 import { API_POLICIES, DASHBOARD_POLICIES } from "../../src/api/policies.js";
-import { listRoutes, unguardedRoutes } from "../../src/api/route-policy.js";
+import { guardRoutes, listRoutes, unguardedRoutes } from "../../src/api/route-policy.js";
 import type { Services } from "../../src/api/services.js";
 import { ACTIONS } from "../../src/auth/policy.js";
 import { loadSettings } from "../../src/config.js";
@@ -60,5 +62,56 @@ describe("route policies", () => {
   it("keeps platform-wide routes admin-only", () => {
     for (const k of ["GET /users", "POST /users", "GET /audit", "POST /stack/build", "PUT /certs/default"])
       expect(API_POLICIES[k]).toBe("admin");
+  });
+});
+
+describe("guardRoutes at run time", () => {
+  it("asks the policy before the handler, and keeps a route without a policy to admins", async () => {
+    const app = express();
+    app.use((req, res, next) => {
+      res.locals.principal = {
+        user: String(req.headers["x-user"]),
+        role: req.headers["x-admin"] ? "admin" : "user",
+      };
+      next();
+    });
+    const r = express.Router();
+    const ran: string[] = [];
+    for (const name of ["mine", "forgotten"])
+      r.get(`/${name}`, (_req, res) => {
+        ran.push(name);
+        res.send("ok");
+      });
+    const missing = guardRoutes(r, { "GET /mine": "self" }, { store: services.store, log: () => {} });
+    expect(missing.map((m) => m.key)).toEqual(["GET /forgotten"]);
+    app.use(r);
+    app.use(
+      (
+        err: { status?: number; message: string },
+        _req: unknown,
+        res: import("express").Response,
+        _n: unknown,
+      ) => {
+        res.status(err.status ?? 500).send(err.message);
+      },
+    );
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((ok) => server.once("listening", ok));
+    const port = (server.address() as AddressInfo).port;
+    const get = (route: string, admin: boolean) =>
+      fetch(`http://127.0.0.1:${port}${route}`, {
+        headers: { "x-user": "u@example.com", ...(admin ? { "x-admin": "1" } : {}) },
+      });
+    try {
+      expect((await get("/mine", false)).status).toBe(200);
+      const refused = await get("/forgotten", false);
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toMatch(/not an admin/);
+      expect(ran).toEqual(["mine"]);
+      expect((await get("/forgotten", true)).status).toBe(200);
+      expect(ran).toEqual(["mine", "forgotten"]);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { isPaasError, messageOf } from "../../errors.js";
 import { loadApp } from "../app-context.js";
 import { handle } from "../errors.js";
 import { DASHBOARD_POLICIES } from "../policies.js";
-import { guardRoutes } from "../route-policy.js";
+import { audit, guardRoutes } from "../route-policy.js";
 import type { Services } from "../services.js";
 import { dashboardLive } from "./live.js";
 import { dashboardPages } from "./pages.js";
@@ -113,6 +113,12 @@ export function dashboardRouter(s: Services): express.Router {
             : email
               ? "Wrong email or password."
               : "That token is not valid (or was revoked or expired). Use your own API token, or the admin token from $PAAS_DATA_DIR/admin-token.";
+        audit(s, {
+          user: email || "(token)",
+          addr,
+          action: "dashboard sign-in",
+          result: `${result.status} refused`,
+        });
         views.render(res, result.status, "login.njk", { next, email, error });
         return;
       }
@@ -125,6 +131,7 @@ export function dashboardRouter(s: Services): express.Router {
         path: cookiePath(res),
       });
       s.log("dashboard sign-in", { user });
+      audit(s, { user, addr, action: "dashboard sign-in", result: "200" });
       res.redirect(303, next);
     }),
   );
