@@ -399,7 +399,7 @@ describe("router", () => {
     });
     expect(typeof line?.ctx?.serviceMs).toBe("number");
     expect(line?.msg).toMatch(
-      /^at=info method=GET path="\/logged" host=alpha\.paas\.test request_id=\S+ fwd="127\.0\.0\.1" dyno=b1 connect=\d+ms service=\d+ms status=200 bytes=\d+ protocol=http$/,
+      /^at=info method=GET path="\/logged" host=alpha\.paas\.test request_id=\S+ fwd="127\.0\.0\.1" dyno=\S+ connect=\d+ms service=\d+ms status=200 bytes=\d+ protocol=http$/,
     );
     const miss = logs.find((l) => l.ctx?.host === "nobody.paas.test" && l.ctx?.status === 404);
     expect(miss?.msg).toContain('desc="No app at this host"');
