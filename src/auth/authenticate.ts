@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import type { Store } from "../store/index.js";
 import { hashToken } from "../store/tokens.js";
 import { ADMIN_USER } from "../store/users.js";
@@ -12,6 +13,14 @@ export type AuthResult =
   | { ok: false; status: 401 | 429; message: string; retryAfter?: number };
 
 const LOGIN = "run `paas login`";
+
+/** Constant-time comparison of two hex SHA-256 hashes. */
+function sameHash(a: string, b: string | null): boolean {
+  if (!b) return false;
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
 
 function tooMany(seconds: number): AuthResult {
   return {
@@ -38,7 +47,7 @@ export async function authenticate(store: Store, token: string | null, addr: str
       message: "authentication required: run `paas login --api URL --token TOKEN` (or --email EMAIL)",
     };
   const hash = hashToken(token);
-  if (token && hash === (await store.tokens.adminHash()))
+  if (token && sameHash(hash, await store.tokens.adminHash()))
     return { ok: true, principal: { user: ADMIN_USER, role: "admin" }, tokenId: null };
   const found = token ? await store.users.lookup(hash) : ({ ok: false, why: "unknown" } as const);
   if (!found.ok) {

@@ -4,7 +4,7 @@ import type { Keys } from "./keys.js";
 
 export const hashToken = (token: string) => crypto.createHash("sha256").update(token).digest("hex");
 
-/** API tokens: only their SHA-256 hashes are stored. */
+/** The first admin's token: only its SHA-256 hash is stored (other users' tokens: users.ts; checks: auth/authenticate.ts). */
 export class TokensStore {
   constructor(
     private readonly redis: Redis,
@@ -17,16 +17,5 @@ export class TokensStore {
 
   async setAdminHash(hash: string): Promise<void> {
     await this.redis.set(this.keys.adminTokenHash(), hash);
-  }
-
-  /** The user a token belongs to, or null. Constant-time compare against the admin hash. */
-  async verify(token: string): Promise<string | null> {
-    if (!token) return null;
-    const want = await this.adminHash();
-    if (!want) return null;
-    const got = hashToken(token);
-    const a = Buffer.from(want, "hex");
-    const b = Buffer.from(got, "hex");
-    return a.length === b.length && crypto.timingSafeEqual(a, b) ? "admin" : null;
   }
 }
