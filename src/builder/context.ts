@@ -4,12 +4,21 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import dockerignoreModule from "@balena/dockerignore";
 import tar from "tar-fs";
+import { BuildFailed } from "../errors.js";
+import { checkTar, UnsafeSource } from "./safe-paths.js";
 
 // A CommonJS module whose typings declare an ES default export.
 const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
 
 /** Unpack an exported commit (a tar made by `git archive`) into a fresh directory. */
 export async function unpackSource(tarPath: string, dest: string): Promise<void> {
+  // Nothing that leaves dest ("../", absolute paths, outward links) is unpacked.
+  try {
+    await checkTar(tarPath);
+  } catch (err) {
+    if (err instanceof UnsafeSource) throw new BuildFailed(err.message);
+    throw err;
+  }
   await fsp.mkdir(dest, { recursive: true });
   await new Promise<void>((resolve, reject) => {
     fs.createReadStream(tarPath)

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { BuildFailed } from "../errors.js";
+import { buildNetwork } from "./build-network.js";
 import { packContext } from "./context.js";
 import {
   BUILD_DIR,
@@ -42,6 +43,9 @@ export const dockerfileBuilder: Builder = {
     await fsp.writeFile(path.join(dir, generated), dockerfile);
 
     ctx.log("-----> Building with the app's Dockerfile");
+    // RUN steps as the Dockerfile says (root by default), never with the Docker socket, and on
+    // a network that cannot reach this host unless the operator allows it (build-network.ts).
+    const networkMode = await buildNetwork(ctx.docker, ctx.settings, ctx.log);
     const context = await packContext(dir, [BUILD_DIR, "Dockerfile", ".dockerignore"]);
     await buildOrExplain(() =>
       ctx.docker.images.build(
@@ -50,6 +54,7 @@ export const dockerfileBuilder: Builder = {
           tag: ctx.imageTag,
           labels: ctx.labels,
           dockerfile: generated,
+          networkMode,
           buildargs: proxyBuildArgs({
             http: ctx.settings.buildHttpProxy,
             https: ctx.settings.buildHttpsProxy,

@@ -9,6 +9,8 @@ export interface ImageBuildOptions {
   dockerfile?: string;
   /** Memory limit for build containers, bytes. */
   memory?: number;
+  /** Network the build's RUN steps use (a Docker network name; default: Docker's bridge). */
+  networkMode?: string;
 }
 
 /** Images: build from a tar context, inspect, list and remove. One wrapper over dockerode. */
@@ -29,6 +31,7 @@ export class Images {
       rm: true,
       forcerm: true,
       memory: opts.memory,
+      networkmode: opts.networkMode,
     } as Docker.ImageBuildOptions);
     let imageId = "";
     let error: string | null = null;

@@ -9,7 +9,7 @@ export class Networks {
   async ensure(
     name: string,
     labels: Record<string, string>,
-    opts: { internal?: boolean } = {},
+    opts: { internal?: boolean; options?: Record<string, string> } = {},
   ): Promise<string> {
     const found = await this.inspect(name);
     if (found) return found.Id;
@@ -18,6 +18,7 @@ export class Networks {
       Driver: "bridge",
       CheckDuplicate: true,
       Internal: opts.internal ?? false,
+      Options: opts.options,
       Labels: labels,
     });
     return net.id;

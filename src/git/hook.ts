@@ -7,6 +7,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { simpleGit } from "simple-git";
+import { checkTar, UnsafeSource } from "../builder/safe-paths.js";
 
 const DEPLOY_BRANCHES = ["refs/heads/main", "refs/heads/master"];
 const ZERO = /^0+$/;
@@ -60,7 +61,28 @@ async function main(): Promise<number> {
       "GIT_QUARANTINE_PATH",
     ],
   });
-  await git.raw(["archive", "--format=tar", `--output=${tarPath}`, update.newSha]);
+  try {
+    await git.raw(["archive", "--format=tar", `--output=${tarPath}`, update.newSha]);
+  } catch (err) {
+    fs.rmSync(tarPath, { force: true });
+    // git itself refuses to export a tree with ".." entries ("invalid path '../x'").
+    const bad = /invalid path '([^']*)'/.exec(err instanceof Error ? err.message : String(err));
+    if (!bad) throw err;
+    console.error(
+      `! push rejected: the commit has a path that leaves the build directory (${bad[1]}): remove it and push again`,
+    );
+    return 1;
+  }
+  // Paths that leave the build directory ("../x") and links pointing out of it: refused here,
+  // before the platform unpacks anything.
+  try {
+    await checkTar(tarPath);
+  } catch (err) {
+    fs.rmSync(tarPath, { force: true });
+    if (!(err instanceof UnsafeSource)) throw err;
+    console.error(`! push rejected: ${err.message}`);
+    return 1;
+  }
 
   const res = await fetch(url, {
     method: "POST",

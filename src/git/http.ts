@@ -1,8 +1,10 @@
 import { spawn } from "node:child_process";
-import fs from "node:fs";
+import crypto from "node:crypto";
+import path from "node:path";
 import express, { type Request, type Response } from "express";
 import { requireAuth } from "../auth.js";
 import type { BuildQueue } from "../builder/queue.js";
+import { isInside } from "../builder/safe-paths.js";
 import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";
 import { parseAppName } from "../names.js";
@@ -130,7 +132,7 @@ async function handleGit(deps: GitDeps, req: Request, res: Response): Promise<vo
 }
 
 async function handlePush(deps: GitDeps, req: Request, res: Response): Promise<void> {
-  if (req.headers["x-paas-hook-secret"] !== deps.hookSecret) {
+  if (!sameSecret(String(req.headers["x-paas-hook-secret"] ?? ""), deps.hookSecret)) {
     res.status(403).type("text/plain").send("only the platform's git hook may call this\n");
     return;
   }
@@ -138,8 +140,17 @@ async function handlePush(deps: GitDeps, req: Request, res: Response): Promise<v
   try {
     const app = parseAppName(body.app);
     await deps.store.apps.require(app);
-    if (!body.tarPath || !fs.existsSync(body.tarPath) || !body.commit || !body.ref) {
+    if (!body.commit || !body.ref || typeof body.tarPath !== "string") {
       res.status(400).type("text/plain").send("push is missing its commit archive\n");
+      return;
+    }
+    // The archive is deleted after the build: only one the hook wrote, in the platform's
+    // own export directory (symlinks resolved), is taken.
+    if (!isInside(path.join(deps.settings.dataDir, INCOMING_DIR), body.tarPath)) {
+      res
+        .status(400)
+        .type("text/plain")
+        .send("the commit archive is not in the platform's export directory\n");
       return;
     }
     const buildId = await deps.queue.enqueue({
@@ -172,4 +183,14 @@ async function handlePush(deps: GitDeps, req: Request, res: Response): Promise<v
       res.end();
     }
   }
+}
+
+/** Where the pre-receive hook writes commit archives (hook.ts), under the data dir. */
+export const INCOMING_DIR = "incoming";
+
+/** Constant-time compare of a secret (a hash first, so lengths leak nothing either). */
+export function sameSecret(given: string, want: string): boolean {
+  const a = crypto.createHash("sha256").update(given).digest();
+  const b = crypto.createHash("sha256").update(want).digest();
+  return crypto.timingSafeEqual(a, b);
 }

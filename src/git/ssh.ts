@@ -6,8 +6,9 @@ import type { Settings } from "../config.js";
 import { isPaasError, messageOf } from "../errors.js";
 import { parseAppName } from "../names.js";
 import type { Store } from "../store/index.js";
+import { fingerprintOf } from "../store/ssh-keys.js";
 import type { Repos } from "./repos.js";
-import { ensureHostKey, fingerprintOf } from "./ssh-keys.js";
+import { ensureHostKey } from "./ssh-keys.js";
 
 // git over SSH: `git push ssh://git@HOST:PORT/APP.git main`. Users authenticate with a
 // registered public key (paas keys:add); the only commands are git-receive-pack (push)

@@ -319,6 +319,7 @@ export class Deployer {
       release: { ...release, processTypes: { ...release.processTypes, [phase]: command } },
       slot,
       memory: this.settings.defaultMemory,
+      pidsLimit: this.settings.pidsLimit,
       name: containerName(this.settings.namespace, app, slot, `${tag}-${Date.now().toString(36)}`),
     });
     spec.Labels = { ...spec.Labels, [LABEL.kind]: "oneoff" };

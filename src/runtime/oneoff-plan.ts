@@ -27,6 +27,8 @@ export interface OneOffPlanInput {
   command: string;
   env: Record<string, string>;
   memory: number;
+  /** Processes it may run (PAAS_PIDS_LIMIT). */
+  pidsLimit?: number;
   tty: boolean;
   mode: OneOffMode;
   term?: string | null;
@@ -60,6 +62,7 @@ export function planOneOff(p: OneOffPlanInput): ContainerSpec {
     release: { ...p.release, processTypes: { ...p.release.processTypes, [p.process]: command } },
     slot,
     memory: p.memory,
+    pidsLimit: p.pidsLimit,
     name: containerName(p.namespace, p.app, slot),
   });
   // Later entries win: the user's --env over config, then what the platform sets.

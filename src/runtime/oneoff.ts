@@ -69,6 +69,7 @@ export class OneOffs {
       memory: this.settings.defaultMemory,
     });
     const spec = planOneOff({
+      pidsLimit: this.settings.pidsLimit,
       namespace: this.settings.namespace,
       app,
       release: rel,

@@ -25,6 +25,7 @@ export async function runPhaseScript(
     release: { ...release, processTypes: { ...release.processTypes, [phase]: command } },
     slot,
     memory: deps.settings.defaultMemory,
+    pidsLimit: deps.settings.pidsLimit,
     name: containerName(
       deps.settings.namespace,
       app,

@@ -2,6 +2,7 @@ import type { ContainerSpec } from "../docker/containers.js";
 import { LABEL, ownedLabels } from "../docker/labels.js";
 import type { Release } from "../store/releases.js";
 import { releaseTag } from "../store/releases.js";
+import { appContainerLimits, checkAppSpec } from "./hardening.js";
 
 // Pure plans: an app + release + process slot in, the exact dockerode create options out.
 
@@ -28,6 +29,8 @@ export interface PlanInput {
   name: string;
   /** CPU limit in cores (0: none). */
   cpus?: number;
+  /** Processes the container may run (PAAS_PIDS_LIMIT; default 512). */
+  pidsLimit?: number;
 }
 
 export function planContainer(p: PlanInput): ContainerSpec {
@@ -44,7 +47,8 @@ export function planContainer(p: PlanInput): ContainerSpec {
     PAAS_PROCESS_TYPE: slot.type,
   };
   const exposed = `${release.port}/tcp`;
-  return {
+  // No Docker socket, no host network, no privileges: checked on every plan (hardening.ts).
+  return checkAppSpec({
     name: p.name,
     Image: release.image,
     Cmd: command ? ["/bin/sh", "-c", command] : undefined,
@@ -64,10 +68,11 @@ export function planContainer(p: PlanInput): ContainerSpec {
       NanoCpus: p.cpus ? Math.round(p.cpus * 1e9) : undefined,
       RestartPolicy: { Name: "unless-stopped" },
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
-      SecurityOpt: ["no-new-privileges"],
+      // no-new-privileges, capabilities beyond Docker's default dropped, a pids limit.
+      ...appContainerLimits(p.pidsLimit),
       Init: true,
     },
-  };
+  });
 }
 
 /** Slots wanted by a formation, e.g. {web: 2} -> web.1, web.2. */

@@ -4,6 +4,7 @@ import { LABEL, ownedLabels } from "../docker/labels.js";
 import { runAndCommit } from "../docker/snapshot.js";
 import { DeployFailed } from "../errors.js";
 import { type Release, releaseTag } from "../store/releases.js";
+import { appContainerLimits } from "./hardening.js";
 import { containerName } from "./plan.js";
 
 // app.json scripts.dokku.predeploy (Dokku's meaning): after the build and before any
@@ -65,7 +66,7 @@ export async function commitPredeploy(
       }),
       HostConfig: {
         Memory: deps.settings.defaultMemory,
-        SecurityOpt: ["no-new-privileges"],
+        ...appContainerLimits(deps.settings.pidsLimit),
         RestartPolicy: { Name: "no" },
         LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
       },

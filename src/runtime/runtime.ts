@@ -64,6 +64,7 @@ export class Runtime {
       release,
       slot,
       memory: limits.memory,
+      pidsLimit: this.settings.pidsLimit,
       cpus: limits.cpu,
       name,
     });

@@ -76,7 +76,9 @@ describe("git over SSH", () => {
     const again = await p.cli(["keys:add", `${key}.pub`]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("already added");
-    const list = JSON.parse((await p.cli(["keys", "--json"])).stdout) as {
+    const listed = await p.cli(["keys", "--json"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const list = JSON.parse(listed.stdout) as {
       fingerprint: string;
       user: string;
     }[];

@@ -5,13 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { utils } from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  ensureHostKey,
-  fingerprintOf,
-  normalizeFingerprint,
-  openSshEd25519,
-  parsePublicKey,
-} from "../../src/git/ssh-keys.js";
+import { ensureHostKey, openSshEd25519 } from "../../src/git/ssh-keys.js";
+import { fingerprintOf, normalizeFingerprint, parsePublicKey } from "../../src/store/ssh-keys.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "paas-sshkeys-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import type { Response } from "express";
 import express from "express";
 import { conflict, forbidden, invalid, notFound } from "../../errors.js";
-import { normalizeFingerprint, parsePublicKey } from "../../git/ssh-keys.js";
 import { rotateKey } from "../../store/secrets.js";
+import { normalizeFingerprint, parsePublicKey } from "../../store/ssh-keys.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
 

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { LABEL } from "../../docker/labels.js";
 import { BuildFailed } from "../../errors.js";
 import { parseProcfile } from "../procfile.js";
+import { checkTree, isInside, UnsafeSource } from "../safe-paths.js";
 import { ensureStackImages, STACK_VERSION } from "../stack.js";
 import type { BuildContext, BuildResult } from "../types.js";
 import { BUILD_UID, compileContainerSpec, DEFAULT_PORT } from "./plan.js";
@@ -175,6 +176,11 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
     });
     const compiled = await docker.containers.runToCompletion(spec, log, COMPILE_TIMEOUT_MS);
     if (compiled.exitCode !== 0) throw compileFailure(compiled.exitCode, selection, compiled.lastLines);
+    // The compile step could leave links to host paths where the platform reads next: the
+    // Procfile and the compile's output files are read here only when they stay inside.
+    // (Other links in the slug are the app's business: they resolve inside its container.)
+    await outwardLinksFail(outDir);
+    await noLinkOut(ctx.sourceDir, "Procfile");
 
     const { names, defaults } = await readCompileOutput(outDir);
     const procfileText = await readIfExists(path.join(ctx.sourceDir, "Procfile"));
@@ -226,4 +232,22 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
   } finally {
     await fsp.rm(work, { recursive: true, force: true });
   }
+}
+
+async function outwardLinksFail(dir: string): Promise<void> {
+  try {
+    await checkTree(dir);
+  } catch (err) {
+    if (err instanceof UnsafeSource) throw new BuildFailed(err.message);
+    throw err;
+  }
+}
+
+async function noLinkOut(dir: string, name: string): Promise<void> {
+  const file = path.join(dir, name);
+  const st = await fsp.lstat(file).catch(() => null);
+  if (st?.isSymbolicLink() && !isInside(dir, file))
+    throw new BuildFailed(
+      `${name} is a link to a path outside the app (${await fsp.readlink(file)}): make it a file`,
+    );
 }
