@@ -15,6 +15,7 @@ import { drainRoutes } from "./routes/drains.js";
 import { formationRoutes } from "./routes/formation.js";
 import { keyRoutes } from "./routes/keys.js";
 import { logRoutes } from "./routes/logs.js";
+import { nodeRoutes } from "./routes/nodes.js";
 import { pluginRoutes } from "./routes/plugins.js";
 import { processRoutes } from "./routes/processes.js";
 import { releaseRoutes } from "./routes/releases.js";
@@ -44,6 +45,7 @@ export function apiRouter(s: Services): express.Router {
   v1.use(releaseRoutes(s));
   v1.use(routerSettingsRoutes(s));
   v1.use(formationRoutes(s));
+  v1.use(nodeRoutes(s));
   v1.use(buildpackRoutes(s));
   v1.use(runRoutes(s));
   v1.use(domainRoutes(s));

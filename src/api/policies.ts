@@ -32,6 +32,13 @@ export const API_POLICIES: PolicyTable = {
   "DELETE /apps/:app/cache": "app:write",
   "GET /stack": "self",
   "POST /stack/build": "admin",
+  // Swarm nodes are the operator's; placement moves an app's processes.
+  "GET /nodes": "admin",
+  "GET /nodes/join-command": "admin",
+  "POST /nodes/:node/drain": "admin",
+  "POST /nodes/:node/activate": "admin",
+  "GET /apps/:app/placement": "app:read",
+  "PUT /apps/:app/placement": "app:scale",
   "GET /apps/:app/certs": "app:read",
   "POST /apps/:app/certs": "app:write",
   "PUT /apps/:app/certs/auto": "app:write",

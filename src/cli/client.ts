@@ -41,6 +41,8 @@ export interface Proc {
   restarts: number;
   port: number | null;
   container?: string | null;
+  /** Swarm mode: the node the task runs on. */
+  node?: string;
 }
 
 /** Memory like "512m" and CPUs like 0.5; null is no limit (or, for a type, the default). */

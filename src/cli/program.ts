@@ -13,6 +13,7 @@ import { registerDomains } from "./commands/domains.js";
 import { registerGit } from "./commands/git.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerLogs } from "./commands/logs.js";
+import { registerNodes } from "./commands/nodes.js";
 import { registerPs } from "./commands/ps.js";
 import { registerReleases } from "./commands/releases.js";
 import { registerResources } from "./commands/resources.js";
@@ -52,6 +53,7 @@ export function buildProgram(cli: Cli): Command {
   registerKeys(program, cli);
   registerBuildpacks(program, cli);
   registerStack(program, cli);
+  registerNodes(program, cli);
   registerUsers(program, cli);
   registerServer(program);
   return program;

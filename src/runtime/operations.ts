@@ -11,6 +11,7 @@ import { recordExplicitScale } from "./formation-apply.js";
 import { currentRelease } from "./release.js";
 import type { Runtime } from "./runtime.js";
 import type { Scheduler } from "./scheduler.js";
+import type { ClusterOp } from "./swarm/nodes.js";
 
 // Changes to what runs that are not a new release: scale, restart, stop one container,
 // remove an app's containers. They run only in a worker (the queue's "operation" jobs),
@@ -30,7 +31,11 @@ export type RuntimeOp =
   | { op: "scale"; changes: Record<string, string> }
   | { op: "restart"; target: ProcessTarget | null }
   | { op: "stop"; target: Required<ProcessTarget> }
-  | { op: "destroy" };
+  | { op: "destroy" }
+  /** Swarm: list nodes, drain or activate one, the join command (job app: STACK_APP). */
+  | { op: "cluster"; cluster: ClusterOp }
+  /** Swarm: placement constraints of one process type; its services are replaced to follow them. */
+  | { op: "placement"; type: string; constraints: string[] };
 
 export interface OperationDeps {
   settings: Settings;
@@ -112,6 +117,10 @@ export async function runRuntimeOp(
 ): Promise<unknown> {
   return deps.store.lock.withLock(app, async () => {
     switch (op.op) {
+      case "cluster":
+        return deps.deployer.cluster(op.cluster);
+      case "placement":
+        return { placement: await place(deps, app, op.type, op.constraints, log) };
       case "scale":
         return { formation: await scale(deps, app, op.changes, log) };
       case "restart":
@@ -167,6 +176,24 @@ async function restart(
   const only = (slot: { type: string; index: number }) => matches(target, slot);
   await deps.deployer.deploy(app, release, formation, log, { only, releasePhase: false });
   return restarted;
+}
+
+/** Record a type's placement, then replace its services (zero-downtime) so the tasks follow it. */
+async function place(deps: OperationDeps, app: AppName, type: string, constraints: string[], log: Log) {
+  if (deps.deployer.kind !== "swarm") {
+    throw invalid("placement constraints need PAAS_SCHEDULER=swarm (this platform runs apps on one engine)");
+  }
+  const release = await currentRelease(deps.store, app);
+  if (!processTypesOf(release).includes(type)) throw invalid(`this app has no "${type}" process type`);
+  await deps.store.placement.set(app, type, constraints);
+  const formation = await deps.store.formation.get(app);
+  if ((formation[type] ?? 0) > 0) {
+    await deps.deployer.deploy(app, release, formation, log, {
+      only: (s) => s.type === type,
+      releasePhase: false,
+    });
+  }
+  return deps.store.placement.all(app);
 }
 
 /** Out of the route first, then SIGTERM with grace (reconcile leaves it until the next change). */

@@ -16,6 +16,8 @@ export interface ProcessInfo {
   restarts: number;
   port: number | null;
   container: string;
+  /** Swarm mode: the node the task runs on. */
+  node?: string;
 }
 
 /** What runs: list, inspect, log and remove an app's containers. Deploys live in deploy.ts. */

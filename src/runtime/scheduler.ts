@@ -1,5 +1,6 @@
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
+import { invalid } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Formation } from "../store/formation.js";
 import type { Store } from "../store/index.js";
@@ -8,6 +9,7 @@ import { Deployer, type DeployOptions } from "./deploy.js";
 import type { Slot } from "./plan.js";
 import { Reconciler } from "./reconcile.js";
 import type { ProcessInfo, Runtime } from "./runtime.js";
+import type { ClusterOp } from "./swarm/nodes.js";
 import { SwarmScheduler } from "./swarm/scheduler.js";
 
 type Log = (line: string) => void;
@@ -35,6 +37,8 @@ export interface Scheduler {
   destroy(app: string): Promise<void>;
   /** Start the background pass that brings what runs back to the formation; returns its stop. */
   startReconcile(): () => Promise<void>;
+  /** The cluster's nodes (paas nodes, nodes:drain, ...): swarm only. */
+  cluster(op: ClusterOp): Promise<unknown>;
   /** Forget timers (shutdown). */
   close(): void;
 }
@@ -85,6 +89,9 @@ export class DockerScheduler implements Scheduler {
     );
     reconciler.start();
     return () => reconciler.stop();
+  }
+  async cluster(_op: ClusterOp): Promise<unknown> {
+    throw invalid("this platform runs apps on one Docker engine: nodes need PAAS_SCHEDULER=swarm");
   }
   close(): void {
     this.deployer.close();

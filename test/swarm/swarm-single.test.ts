@@ -174,6 +174,37 @@ describe("swarm scheduler on a 1-node swarm", () => {
     expect(services).toHaveLength(1);
   });
 
+  it("lists the nodes, prints the join command and places a type by constraint", async () => {
+    const nodes = await p.cli(["nodes", "--json"]);
+    expect(nodes.code, nodes.stderr).toBe(0);
+    const list = JSON.parse(nodes.stdout) as {
+      role: string;
+      availability: string;
+      tasks: number;
+      leader: boolean;
+    }[];
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ role: "manager", availability: "active", leader: true });
+    expect(list[0].tasks).toBeGreaterThanOrEqual(3);
+    const join = await p.cli(["nodes:join-command"]);
+    expect(join.stdout).toMatch(new RegExp(`^docker swarm join --token SWMTKN-\\S+ ${engine.engineIp}:2377`));
+    const bad = await p.cli(["ps:placement", "web", "zone=a", "--app", app]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("is not a placement constraint");
+    const placed = await p.cli(["ps:placement", "web", "node.role==manager", "--json", "--app", app]);
+    expect(placed.code, placed.stderr).toBe(0);
+    expect(JSON.parse(placed.stdout)).toEqual({ web: ["node.role==manager"] });
+    const services = await engine.docker.listServices({
+      filters: JSON.stringify({ label: [`paas.app=${app}`] }),
+    });
+    const current = services.sort((x, y) => (y.CreatedAt ?? "").localeCompare(x.CreatedAt ?? ""))[0];
+    const spec = current.Spec as { TaskTemplate: { Placement: { Constraints: string[] } } };
+    expect(spec.TaskTemplate.Placement.Constraints).toEqual(["node.role==manager"]);
+    expect((await get()).status).toBe(200);
+    const human = await p.cli(["ps", "--app", app]);
+    expect(human.stdout).toMatch(/NAME\s+NODE\s+STATE/);
+  });
+
   it("rolls back to the previous release", async () => {
     const before = JSON.parse((await p.cli(["releases", "--json", "--app", app])).stdout) as {
       version: number;

@@ -4,6 +4,7 @@ import type { Formation, FormationChange, Proc } from "../client.js";
 import { appOf, type Cli, clientOf, progress, withAppOption } from "../context.js";
 import { formatTable, formatUptime, json } from "../output.js";
 import { withMetricsColumns } from "../ps-metrics.js";
+import { withNodeColumn } from "./nodes.js";
 
 // Process types are Procfile names (see src/builder/procfile.ts), stored in lower case.
 const TYPE = "[A-Za-z0-9_-]+";
@@ -79,7 +80,8 @@ export async function ps(cli: Cli, app: string, opts: { json?: boolean; watch?: 
     else {
       // --watch redraws in place on a terminal (clear screen, cursor home).
       if (opts.watch) cli.io.write("\x1b[2J\x1b[H");
-      const table = withMetricsColumns(processRows(processes, cli.now()), processes);
+      const rows = withMetricsColumns(processRows(processes, cli.now()), processes);
+      const table = withNodeColumn(rows, processes);
       for (const line of formatTable(...table)) cli.io.out(line);
     }
     if (!opts.watch) return;

@@ -15,6 +15,7 @@ import { runPhaseScript } from "../phase-script.js";
 import type { Slot } from "../plan.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
+import { type ClusterOp, runClusterOp } from "./nodes.js";
 import { planService } from "./plan.js";
 import { SwarmReconciler } from "./reconcile.js";
 import {
@@ -197,6 +198,10 @@ export class SwarmScheduler implements Scheduler {
     const r = new SwarmReconciler(this.settings, this.store, this, this.logger.child("reconcile"));
     r.start();
     return () => r.stop();
+  }
+
+  cluster(op: ClusterOp): Promise<unknown> {
+    return runClusterOp(this.docker.services, op);
   }
 
   close(): void {
