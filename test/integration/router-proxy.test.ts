@@ -148,6 +148,7 @@ describe("router proxying", () => {
   const ups: Upstream[] = [];
   const wss = new WebSocketServer({ noServer: true });
   const lines: Array<{ app: string; line: string; record: AccessRecord }> = [];
+  const events: string[] = [];
   const pagesDir = fs.mkdtempSync(path.join(os.tmpdir(), "paas-pages-"));
   let router: Router;
   let sink: StreamAccessSink;
@@ -199,6 +200,7 @@ describe("router proxying", () => {
       port: 0,
       host: "127.0.0.1",
       errorPagesDir: pagesDir,
+      log: (msg) => void events.push(msg),
       stats: { store: stats, worker: "test:1", everyMs: 60_000 },
       sink: {
         write(app, line, record) {
@@ -442,6 +444,27 @@ describe("router proxying", () => {
     } finally {
       shim.close();
     }
+  });
+
+  it("ejects backends that keep failing, then answers 503 at once", async () => {
+    const gone = async () => {
+      const u = await upstream(() => {});
+      await u.close();
+      return u.port;
+    };
+    await put("dead", [await gone(), await gone()]);
+    await router.reload("dead");
+    // Each request tries both (refused, then the other refused): 503 H10, a failure each.
+    for (let i = 0; i < 3; i++) {
+      const r = await send(router.port, `dead.${DOMAIN}`);
+      expect(r.status).toBe(503);
+    }
+    expect(events.filter((e) => e.includes("of dead ejected for a cooldown"))).toHaveLength(2);
+    const r = await send(router.port, `dead.${DOMAIN}`);
+    expect(r.status).toBe(503);
+    const last = lines.filter((l) => l.app === "dead").at(-1);
+    expect(last?.line).toMatch(/^at=error code=H10 desc="No healthy backend \(all ejected\)"/);
+    expect(last?.record.backend).toBeUndefined();
   });
 
   it("writes Heroku-style router lines into the app's log stream", async () => {
