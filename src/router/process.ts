@@ -5,6 +5,7 @@ import { messageOf } from "../errors.js";
 import type { Logger } from "../log.js";
 import { logConnection } from "../store/connection-log.js";
 import type { Store } from "../store/index.js";
+import { RouterLinesStore } from "../store/router-lines.js";
 import { RouterStatsStore } from "../store/router-stats.js";
 import { lazySecretBox } from "../store/secret-box.js";
 import { StreamAccessSink } from "./access-sink.js";
@@ -25,7 +26,8 @@ export async function runRouterProcess(
   const subscriber = new Redis(settings.redisUrl, { maxRetriesPerRequest: null });
   logConnection(subscriber, log, "route feed");
   let reported = 0;
-  const sink = new StreamAccessSink(store.logs, (err) => {
+  const lines = new RouterLinesStore(store.redis, store.keys, settings.logLines);
+  const sink = new StreamAccessSink(lines, (err) => {
     // One line a minute at most: a Redis outage must not turn into a log flood.
     if (Date.now() - reported < 60_000) return;
     reported = Date.now();
