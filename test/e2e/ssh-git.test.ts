@@ -118,6 +118,41 @@ describe("git over SSH", () => {
     expect(fetch.code, fetch.stderr).toBe(0);
   });
 
+  it("another user's key: refused without access to the app, allowed as a collaborator", async () => {
+    const added = await p.cli(["users:add", "bob@example.com", "--json"]);
+    expect(added.code, added.stderr).toBe(0);
+    const bob = { PAAS_API_URL: p.apiUrl, PAAS_API_TOKEN: JSON.parse(added.stdout).token as string };
+    const key = await keygen("bob");
+    const add = await p.cli(["keys:add", `${key}.pub`], { env: bob });
+    expect(add.code, add.stderr).toBe(0);
+    // Keys are per user: bob sees his only and cannot remove the admin's.
+    const mine = JSON.parse((await p.cli(["keys", "--json"], { env: bob })).stdout) as { user: string }[];
+    expect(mine.map((k) => k.user)).toEqual(["bob@example.com"]);
+    const alice = (await run("ssh-keygen", ["-lf", path.join(keys, "alice.pub")])).stdout.split(" ")[1];
+    const steal = await p.cli(["keys:remove", alice], { env: bob });
+    expect(steal.code).toBe(1);
+    expect(steal.stderr).toContain("no key");
+
+    const dest = path.join(keys, "bob-clone");
+    const refused = await gitSsh(key, ["clone", "-q", url(), dest], keys);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/paas: bob@example.com has no access/);
+    const push = await gitSsh(key, ["push", url(), "main"], repo);
+    expect(push.code).not.toBe(0);
+    expect(push.stderr).toMatch(/paas: bob@example.com has no access/);
+
+    const grant = await p.cli(["access:add", "bob@example.com", "-a", app]);
+    expect(grant.code, grant.stderr).toBe(0);
+    const clone = await gitSsh(key, ["clone", "-q", url(), dest], keys);
+    expect(clone.code, clone.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dest, "Dockerfile"))).toBe(true);
+    // Removing the user takes their keys with them.
+    expect((await p.cli(["users:remove", "bob@example.com"])).code).toBe(0);
+    const gone = await gitSsh(key, ["fetch", "-q", "origin"], dest);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr).toContain("Permission denied (publickey)");
+  });
+
   it("an unknown key is refused", async () => {
     const stranger = await keygen("stranger");
     const push = await gitSsh(stranger, ["push", url(), "main"], repo);

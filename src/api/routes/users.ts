@@ -176,6 +176,7 @@ export function userRoutes(s: Services): express.Router {
         for (const app of owned) await s.store.access.setOwner(app, to);
       }
       await s.store.access.forgetUser(email, apps);
+      await s.store.sshKeys.removeUser(email);
       await s.store.users.remove(email);
       res.json({ removed: email, transferred: owned, to: to || null });
     }),
