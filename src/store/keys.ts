@@ -47,6 +47,7 @@ export class Keys {
   /** A drained app's lines for the shipper (longer than the log), and the flag that turns it on. */
   drainBacklog = (app: string) => `${this.ns}:drain-log:${app}`;
   drained = (app: string) => `${this.ns}:drained:${app}`;
+  drainSeq = (app: string) => `${this.ns}:drain-seq:${app}`;
   /** Live container stats per app, published by each host's collector. */
   metrics = (app: string) => `${this.ns}:metrics:${app}`;
   /** Custom domains: name -> owning app (the claim), each app's names, its routing options. */

@@ -3,22 +3,27 @@ import type { Redis } from "ioredis";
 import type { Keys } from "./keys.js";
 
 /**
- * KEYS[1] the stream, KEYS[2] its drain backlog, KEYS[3] the "has drains" flag; ARGV[1] the
- * cap, ARGV[2] the backlog's, then ts, src, proc, msg per line. A drained app's lines also go
- * to the backlog, which the drain shipper reads: a burst bigger than the cap between two of
- * its reads would otherwise be trimmed away before it shipped it.
+ * KEYS[1] the stream, KEYS[2] its drain backlog, KEYS[3] the "has drains" flag, KEYS[4] the
+ * backlog's line counter; ARGV[1] the cap, ARGV[2] the backlog's, then ts, src, proc, msg per
+ * line. A drained app's lines also go to the backlog, numbered (n), which the drain shipper
+ * reads: a burst bigger than the cap between two of its reads would otherwise be trimmed
+ * away before it shipped it, and a gap in the numbers is lines the backlog lost (counted).
  */
 const APPEND_SCRIPT = `
 local drained = redis.call('EXISTS', KEYS[3]) == 1
+local n = 0
+if drained then n = redis.call('INCRBY', KEYS[4], (#ARGV - 2) / 4) - (#ARGV - 2) / 4 end
 for i = 3, #ARGV, 4 do
   redis.call('XADD', KEYS[1], '*', 'ts', ARGV[i], 'src', ARGV[i + 1], 'proc', ARGV[i + 2], 'msg', ARGV[i + 3])
   if drained then
-    redis.call('XADD', KEYS[2], '*', 'ts', ARGV[i], 'src', ARGV[i + 1], 'proc', ARGV[i + 2], 'msg', ARGV[i + 3])
+    n = n + 1
+    redis.call('XADD', KEYS[2], '*', 'ts', ARGV[i], 'src', ARGV[i + 1], 'proc', ARGV[i + 2], 'msg', ARGV[i + 3], 'n', string.format('%d', n))
   end
 end
 redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[1]))
 if drained then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[2])) end
 return 0`;
+const APPEND_KEYS = 4;
 const APPEND_SHA = crypto.createHash("sha1").update(APPEND_SCRIPT).digest("hex");
 /** Lines per script call. */
 const CHUNK = 500;
@@ -53,13 +58,18 @@ export class LogStreamStore {
 
   private readonly scriptSha = APPEND_SHA;
 
-  private appendKeys(app: string): [string, string, string] {
-    return [this.keys.appLog(app), this.keys.drainBacklog(app), this.keys.drained(app)];
+  private appendKeys(app: string): [string, string, string, string] {
+    return [
+      this.keys.appLog(app),
+      this.keys.drainBacklog(app),
+      this.keys.drained(app),
+      this.keys.drainSeq(app),
+    ];
   }
 
   /** The app has no drains any more: its backlog goes. */
   async dropBacklog(app: string): Promise<void> {
-    await this.redis.del(this.keys.drainBacklog(app));
+    await this.redis.del(this.keys.drainBacklog(app), this.keys.drainSeq(app));
   }
 
   /** The shipper says an app has drains (for ttlMs): its lines go to its drain backlog too. */
@@ -92,7 +102,7 @@ export class LogStreamStore {
       for (let i = 1; i < args.length; i += 4 * CHUNK) {
         p.evalsha(
           this.scriptSha,
-          3,
+          APPEND_KEYS,
           ...this.appendKeys(app),
           args[0],
           DRAIN_BACKLOG,
@@ -112,7 +122,7 @@ export class LogStreamStore {
         for (let i = 1; i < args.length; i += 4 * CHUNK) {
           again.evalsha(
             this.scriptSha,
-            3,
+            APPEND_KEYS,
             ...this.appendKeys(app),
             args[0],
             DRAIN_BACKLOG,

@@ -62,6 +62,11 @@ export class Drain {
     this.wake?.();
   }
 
+  /** Lines that never reached this drain's buffer (the backlog lost them). */
+  lost(n: number): void {
+    this.counters.dropped += n;
+  }
+
   /** Counts since the last call (the shipper adds them up in Redis). */
   take(): DrainCounters {
     const c = this.counters;

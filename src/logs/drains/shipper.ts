@@ -24,6 +24,8 @@ export class DrainShipper {
   /** app -> drains that get its lines (with the syslog host each uses) */
   private routes = new Map<string, { drain: Drain; host: string; statsApp: string }[]>();
   private cursors = new Map<string, string>();
+  /** Number of the last backlog line read per app (see log-stream.ts). */
+  private seq = new Map<string, number>();
   private stopped = false;
   private conn: Redis | null = null;
   private done: Promise<void> | null = null;
@@ -85,6 +87,11 @@ export class DrainShipper {
     for (const { app, entries } of got) {
       const targets = this.routes.get(app) ?? [];
       for (const [id, fields] of entries) {
+        // Lines the backlog lost (the shipper fell further behind than it keeps) count as dropped.
+        const n = Number(fields[fields.length - 1]);
+        const last = this.seq.get(app);
+        if (last !== undefined && n > last + 1) for (const t of targets) t.drain.lost(n - last - 1);
+        if (n) this.seq.set(app, n);
         const line = fromFields(id, fields);
         for (const t of targets) t.drain.push(line, t.host);
       }
