@@ -41,9 +41,10 @@ install_packages() {
   # openssl and pebble (an ACME test CA): the TLS and certs:auto tests make certificates with them
   # openssh-client: the SSH git tests push with ssh and make keys with ssh-keygen
   # openscap-scanner, openscap-utils (oscap-chroot) and ssg-debian: plugins/scan checks release images
+  # docker-registry: swarm mode's private registry (PAAS_REGISTRY; the swarm tests run one)
   local wanted=(docker.io redis-server git debootstrap busybox-static ca-certificates curl wrk
     procps iproute2 debian-archive-keyring openssl pebble openssh-client
-    openscap-scanner openscap-utils ssg-debian)
+    openscap-scanner openscap-utils ssg-debian docker-registry)
   # the engine needs apparmor_parser when the kernel enforces AppArmor
   if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; then wanted+=(apparmor); fi
   # without systemd nobody mounts the cgroup hierarchy for dockerd
@@ -125,6 +126,8 @@ EOF
   fi
   if ((need_nginx)) && systemd_is_pid1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
   if ((need_caddy)) && systemd_is_pid1; then systemctl disable --now caddy >/dev/null 2>&1 || true; fi
+  # the platform's registry is started with its own config (storage in the data dir), not Debian's unit
+  if systemd_is_pid1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
   log "installed ${missing[*]}"
 }
 

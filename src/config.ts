@@ -85,6 +85,8 @@ export interface Settings {
   swarmNetwork: string;
   /** Registry every node pulls from, host:port (PAAS_REGISTRY); null: local images only. */
   registry: string | null;
+  /** That registry's config.yml when its storage is on this host: retention runs its GC (PAAS_REGISTRY_CONFIG). */
+  registryConfig: string | null;
   /** Most processes (threads) an app container may run (PAAS_PIDS_LIMIT). */
   pidsLimit: number;
   /** Network Dockerfile builds run on: isolated (the platform's, no way to the host), or a Docker network name. */
@@ -213,6 +215,12 @@ export const SETTINGS_DOC: SettingDoc[] = [
     name: "PAAS_REGISTRY",
     default: "(none)",
     description: "swarm: registry (host:port) images are pushed to and every node pulls from",
+  },
+  {
+    name: "PAAS_REGISTRY_CONFIG",
+    default: "(none)",
+    description:
+      "swarm: config.yml of that registry when its storage is on the worker's host (retention runs its GC)",
   },
   { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
   {
@@ -459,7 +467,7 @@ function schedulerSettings(
   env: Record<string, string | undefined>,
   namespace: string,
   problems: string[],
-): Pick<Settings, "scheduler" | "swarmNetwork" | "registry"> {
+): Pick<Settings, "scheduler" | "swarmNetwork" | "registry" | "registryConfig"> {
   const scheduler = env.PAAS_SCHEDULER || "docker";
   if (scheduler !== "docker" && scheduler !== "swarm") {
     problems.push(`PAAS_SCHEDULER="${scheduler}" must be docker or swarm`);
@@ -474,7 +482,13 @@ function schedulerSettings(
   if (registry !== null && !/^[a-z0-9.-]+(:\d{1,5})?$/i.test(registry)) {
     problems.push(`PAAS_REGISTRY="${registry}" must be host:port of a registry (no scheme, no path)`);
   }
-  return { scheduler: scheduler === "swarm" ? "swarm" : "docker", swarmNetwork, registry };
+  const registryConfig = env.PAAS_REGISTRY_CONFIG || null;
+  if (registryConfig !== null && !fs.existsSync(registryConfig)) {
+    problems.push(
+      `PAAS_REGISTRY_CONFIG="${registryConfig}" does not exist: point it at the registry's config.yml`,
+    );
+  }
+  return { scheduler: scheduler === "swarm" ? "swarm" : "docker", swarmNetwork, registry, registryConfig };
 }
 
 /** "512m" -> bytes; null when unreadable. */

@@ -109,4 +109,32 @@ export class Images {
   async tag(ref: string, repo: string, tag: string): Promise<void> {
     await this.docker.getImage(ref).tag({ repo, tag });
   }
+  /**
+   * Push repo:tag to its registry; resolves with the manifest digest (sha256:...) the
+   * registry answered, and fails on an error line of the stream (not only on its end).
+   */
+  async push(
+    repo: string,
+    tag: string,
+    authconfig?: { username: string; password: string },
+  ): Promise<string> {
+    const stream = await this.docker
+      .getImage(`${repo}:${tag}`)
+      .push({ tag, ...(authconfig ? { authconfig } : {}) });
+    return new Promise((resolve, reject) => {
+      let digest = "";
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => {
+          if (err) reject(err);
+          else if (!digest) reject(new Error(`pushing ${repo}:${tag} gave no digest`));
+          else resolve(digest);
+        },
+        (event: { error?: string; aux?: { Digest?: string } }) => {
+          if (event.error) reject(new Error(`pushing ${repo}:${tag}: ${event.error}`));
+          if (event.aux?.Digest) digest = event.aux.Digest;
+        },
+      );
+    });
+  }
 }

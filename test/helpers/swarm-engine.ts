@@ -37,6 +37,15 @@ export class SwarmEngine {
     return `redis://${this.hostIp}:${this.redisPort}`;
   }
 
+  /** The test's registry (Debian's docker-registry) inside the namespace, once startRegistry ran. */
+  get registry(): string {
+    return `${this.engineIp}:5000`;
+  }
+
+  get registryConfig(): string {
+    return `${this.dir}/registry.yml`;
+  }
+
   async start(images: string[]): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     const ip = (...args: string[]) => exec("ip", args);
@@ -63,6 +72,8 @@ export class SwarmEngine {
         `--containerd-namespace=paas-sw-${this.id}`,
         `--containerd-plugins-namespace=paas-sw-${this.id}-p`,
         "--userland-proxy=false",
+        // The test registry speaks plain HTTP: allowed for this engine only (test setups only).
+        `--insecure-registry=${this.engineIp}:5000`,
       ],
       { stdio: ["ignore", (await fsp.open(`${this.dir}/dockerd.log`, "w")).fd, "ignore"], detached: true },
     );
@@ -107,11 +118,49 @@ export class SwarmEngine {
     }
   }
 
+  /** Debian's docker-registry in the namespace, storage under this engine's directory. */
+  async startRegistry(): Promise<void> {
+    await fsp.mkdir(`${this.dir}/registry`, { recursive: true });
+    await fsp.writeFile(
+      this.registryConfig,
+      [
+        "version: 0.1",
+        "storage:",
+        "  filesystem:",
+        `    rootdirectory: ${this.dir}/registry`,
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        `  addr: ${this.registry}`,
+        "",
+      ].join("\n"),
+    );
+    const registry = spawn(
+      "nsenter",
+      [`--net=/var/run/netns/${this.netns}`, "docker-registry", "serve", this.registryConfig],
+      { stdio: ["ignore", (await fsp.open(`${this.dir}/registry.log`, "w")).fd, "ignore"], detached: true },
+    );
+    registry.unref();
+    await fsp.writeFile(`${this.dir}/registry.pid`, String(registry.pid));
+    for (let i = 0; ; i++) {
+      const ok = await fetch(`http://${this.registry}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (i > 80)
+        throw new Error(
+          `test registry did not start:\n${await fsp.readFile(`${this.dir}/registry.log`, "utf8")}`,
+        );
+      await sleep(250);
+    }
+  }
+
   /** Stop everything this engine started and remove its namespace, veth and files. */
   async stop(): Promise<void> {
     const pidOf = async (f: string) =>
       Number(await fsp.readFile(`${this.dir}/${f}`, "utf8").catch(() => "0"));
-    for (const f of ["docker.pid", "redis.pid"]) {
+    for (const f of ["docker.pid", "redis.pid", "registry.pid"]) {
       const pid = await pidOf(f);
       if (pid > 0) {
         try {

@@ -28,6 +28,7 @@ describe("swarm scheduler on a 1-node swarm", () => {
 
   beforeAll(async () => {
     await engine.start(["paas/busybox:latest", "paas/debian:bookworm"]);
+    await engine.startRegistry();
     const common = {
       PAAS_SCHEDULER: "swarm",
       PAAS_REDIS_URL: engine.redisUrl,
@@ -62,6 +63,9 @@ describe("swarm scheduler on a 1-node swarm", () => {
         PAAS_CHECK_UPTIME: "1",
         PAAS_STOP_TIMEOUT: "3",
         PAAS_RECONCILE_INTERVAL: "5",
+        PAAS_RELEASE_RETENTION: "2",
+        PAAS_REGISTRY: engine.registry,
+        PAAS_REGISTRY_CONFIG: engine.registryConfig,
       }).map(([k, v]) => `${k}=${v}`),
       Labels: { "paas.managed": "true", "paas.namespace": p.ns },
       ExposedPorts: { [`${ROUTER_PORT}/tcp`]: {} },
@@ -77,6 +81,10 @@ describe("swarm scheduler on a 1-node swarm", () => {
           `${ROOT}:${ROOT}:ro`,
           `${p.dataDir}:${p.dataDir}`,
           `${engine.socket}:/var/run/docker.sock`,
+          // The registry's garbage collection runs where its storage is.
+          "/usr/bin/docker-registry:/usr/bin/docker-registry:ro",
+          `${engine.registryConfig}:${engine.registryConfig}:ro`,
+          `${engine.dir}/registry:${engine.dir}/registry`,
         ],
       },
     });
@@ -118,6 +126,10 @@ describe("swarm scheduler on a 1-node swarm", () => {
     expect(spec.EndpointSpec.Ports ?? []).toHaveLength(0);
     expect(spec.UpdateConfig).toMatchObject({ Order: "start-first", FailureAction: "rollback" });
     expect(spec.Mode.Replicated.Replicas).toBe(1);
+    // Pushed to the registry and deployed by digest.
+    const image = (services[0].Spec as { TaskTemplate: { ContainerSpec: { Image: string } } }).TaskTemplate
+      .ContainerSpec.Image;
+    expect(image).toMatch(new RegExp(`^${engine.registry}/${p.ns}/${app}:v1@sha256:[0-9a-f]{64}$`));
     const ps = await psJson();
     expect(ps.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up"]);
     expect(ps[0].node).toBeTruthy();
@@ -218,6 +230,12 @@ describe("swarm scheduler on a 1-node swarm", () => {
     }[];
     expect(after.length).toBe(before.length + 1);
     expect(after.some((r) => r.description.startsWith("Rollback to"))).toBe(true);
+    // Retention (2 releases) reached the registry: old release tags are gone, GC ran.
+    expect(res.stdout + res.stderr).not.toContain("registry retention failed");
+    const tags = (await (await fetch(`http://${engine.registry}/v2/${p.ns}/${app}/tags/list`)).json()) as {
+      tags: string[];
+    };
+    expect(tags.tags.sort()).toEqual(["v3", "v4"]);
     const ps = await psJson();
     expect(ps.filter((x) => x.state === "up")).toHaveLength(3);
   });

@@ -18,6 +18,7 @@ import type { Scheduler } from "../scheduler.js";
 import { type ClusterOp, runClusterOp } from "./nodes.js";
 import { planService } from "./plan.js";
 import { SwarmReconciler } from "./reconcile.js";
+import { ReleaseRegistry } from "./registry.js";
 import {
   type AppService,
   appServiceOf,
@@ -48,6 +49,7 @@ export class SwarmScheduler implements Scheduler {
   private network: Promise<string> | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly log: LogFn;
+  private readonly registry: ReleaseRegistry;
 
   constructor(
     private readonly settings: Settings,
@@ -57,6 +59,7 @@ export class SwarmScheduler implements Scheduler {
     private readonly logger: Logger,
   ) {
     this.log = logger.child("swarm");
+    this.registry = new ReleaseRegistry(settings, docker);
   }
 
   /** The overlay network, created once (attachable: the platform's own container joins it). */
@@ -86,6 +89,7 @@ export class SwarmScheduler implements Scheduler {
     const generation = `${releaseTag(release.version)}-${Date.now().toString(36)}`;
     const created: Created[] = [];
     try {
+      if (types.some((t) => (formation[t] ?? 0) > 0)) await this.registry.imageFor(app, release, log);
       for (const type of types.filter((t) => (formation[t] ?? 0) > 0)) {
         const svc = await this.createService(app, release, type, formation[type], generation);
         created.push({ svc, type, replicas: formation[type] });
@@ -109,6 +113,11 @@ export class SwarmScheduler implements Scheduler {
     await opts.onLive?.();
     if (web) await this.store.routes.setBackends(app, await this.backends(web.svc.id, release.port), []);
     this.retire(retiring, log);
+    // Retention in the registry too: a failure is reported, the release stays live.
+    await this.registry
+      .prune(this.store, app)
+      .then((n) => n > 0 && log(`-----> Removed ${n} old release image(s) from the registry`))
+      .catch((err) => log(` !     registry retention failed: ${messageOf(err)}`));
   }
 
   async scale(app: string, release: Release, formation: Formation, log: Log) {
@@ -246,7 +255,7 @@ export class SwarmScheduler implements Scheduler {
       network: this.settings.swarmNetwork,
       constraints: await this.store.placement.get(app, type),
       generation,
-      image: release.image,
+      image: await this.registry.imageFor(app, release),
       stopGraceSeconds: this.settings.stopTimeout,
       monitorSeconds: this.settings.checkUptime,
     });

@@ -1,0 +1,108 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { Settings } from "../../config.js";
+import type { DockerParts } from "../../docker/index.js";
+import { messageOf } from "../../errors.js";
+import type { Store } from "../../store/index.js";
+import { type Release, releaseTag } from "../../store/releases.js";
+
+const exec = promisify(execFile);
+const MANIFEST_TYPES = [
+  "application/vnd.docker.distribution.manifest.v2+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+].join(", ");
+
+/** Where an app's release images live in the registry: <registry>/<namespace>/<app>. */
+export function registryRepo(registry: string, namespace: string, app: string): string {
+  return `${registry}/${namespace}/${app}`;
+}
+
+/** The tags of a repository that retention removes: every release tag not kept. */
+export function tagsToRemove(tags: string[], kept: Set<string>): string[] {
+  return tags.filter((t) => /^v\d+$/.test(t) && !kept.has(t));
+}
+
+/**
+ * Swarm mode's images on every node: a release's image is pushed to PAAS_REGISTRY and its
+ * services run it by digest (repo:tag@sha256:...), so every node pulls exactly what was
+ * built. Retention deletes old release tags' manifests through the registry's HTTP API and,
+ * when this host holds the registry's storage (PAAS_REGISTRY_CONFIG), runs its garbage
+ * collection.
+ */
+export class ReleaseRegistry {
+  private readonly pushed = new Map<string, string>();
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly docker: DockerParts,
+  ) {}
+
+  /** The image reference services run: by digest with a registry, the local tag without. */
+  async imageFor(app: string, release: Release, log?: (line: string) => void): Promise<string> {
+    if (!release.image) throw new Error("release has no image");
+    const registry = this.settings.registry;
+    if (!registry) return release.image;
+    const repo = registryRepo(registry, this.settings.namespace, app);
+    const tag = releaseTag(release.version);
+    const key = `${repo}:${tag}`;
+    const known = this.pushed.get(key);
+    if (known) return known;
+    log?.(`-----> Pushing ${key}`);
+    await this.docker.images.tag(release.image, repo, tag);
+    const digest = await this.docker.images.push(repo, tag);
+    const ref = `${key}@${digest}`;
+    this.pushed.set(key, ref);
+    return ref;
+  }
+
+  /** Remove release tags no kept release uses; returns how many manifests went. */
+  async prune(store: Store, app: string): Promise<number> {
+    const registry = this.settings.registry;
+    if (!registry) return 0;
+    const record = await store.apps.get(app as never);
+    const releases = await store.releases.list(app);
+    const kept = new Set(releases.slice(0, this.settings.releaseRetention).map((r) => releaseTag(r.version)));
+    if (record?.release) kept.add(releaseTag(record.release));
+    const name = `${this.settings.namespace}/${app}`;
+    const list = await this.api(`/v2/${name}/tags/list`);
+    if (list.status === 404) return 0;
+    const tags = ((await list.json()) as { tags?: string[] | null }).tags ?? [];
+    let removed = 0;
+    for (const tag of tagsToRemove(tags, kept)) {
+      const head = await this.api(`/v2/${name}/manifests/${tag}`, "HEAD");
+      const digest = head.headers.get("docker-content-digest");
+      if (!digest) continue;
+      const del = await this.api(`/v2/${name}/manifests/${digest}`, "DELETE");
+      if (del.ok || del.status === 404) removed++;
+      else
+        throw new Error(
+          `the registry refused to delete ${name}:${tag} (HTTP ${del.status}); enable storage.delete`,
+        );
+      this.pushed.delete(`${registryRepo(registry, this.settings.namespace, app)}:${tag}`);
+    }
+    if (removed > 0) await this.collectGarbage();
+    return removed;
+  }
+
+  /** The registry's garbage collection (blobs no manifest uses), where its storage is. */
+  async collectGarbage(): Promise<boolean> {
+    if (!this.settings.registryConfig) return false;
+    try {
+      await exec("docker-registry", ["garbage-collect", "--delete-untagged", this.settings.registryConfig], {
+        timeout: 5 * 60_000,
+      });
+      return true;
+    } catch (err) {
+      throw new Error(`registry garbage collection failed: ${messageOf(err)}`);
+    }
+  }
+
+  private api(path: string, method = "GET"): Promise<Response> {
+    return fetch(`http://${this.settings.registry}${path}`, {
+      method,
+      headers: { accept: MANIFEST_TYPES },
+      signal: AbortSignal.timeout(30_000),
+    });
+  }
+}
