@@ -109,6 +109,7 @@ export class Images {
   async tag(ref: string, repo: string, tag: string): Promise<void> {
     await this.docker.getImage(ref).tag({ repo, tag });
   }
+
   /**
    * Push repo:tag to its registry; resolves with the manifest digest (sha256:...) the
    * registry answered, and fails on an error line of the stream (not only on its end).
