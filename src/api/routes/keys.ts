@@ -1,10 +1,19 @@
 import type { Response } from "express";
 import express from "express";
+import { z } from "zod";
 import { conflict, forbidden, invalid, notFound } from "../../errors.js";
 import { rotateKey } from "../../store/secrets.js";
 import { normalizeFingerprint, parsePublicKey } from "../../store/ssh-keys.js";
 import { handle } from "../errors.js";
 import type { Services } from "../services.js";
+import { validate } from "../validate.js";
+
+/** POST /keys: the contents of a .pub file (checked by parsePublicKey after the schema). */
+const addKeySchema = z.object({
+  key: z
+    .string({ error: 'send {"key": "<the contents of your .pub file>"}' })
+    .max(16 * 1024, { error: "is longer than 16 KiB: give one public key" }),
+});
 
 // SSH keys for git over SSH (`paas keys`, keys:add, keys:remove): each key belongs to the
 // user who added it. And `paas secrets:rotate-key` (admins): re-seal every secret at rest
@@ -30,11 +39,9 @@ export function keyRoutes(s: Services): express.Router {
 
   r.post(
     "/keys",
+    validate(addKeySchema),
     handle(async (req, res) => {
-      const text = (req.body as { key?: unknown } | undefined)?.key;
-      if (typeof text !== "string" || text.length > 16 * 1024)
-        throw invalid('send {"key": "<the contents of your .pub file>"}');
-      const key = parsePublicKey(text);
+      const key = parsePublicKey((req.body as z.infer<typeof addKeySchema>).key);
       const record = { ...key, user: userOf(res), addedAt: new Date().toISOString() };
       if (!(await s.store.sshKeys.add(record))) {
         const owner = (await s.store.sshKeys.get(key.fingerprint))?.user;
