@@ -86,10 +86,12 @@ export async function startServer(
   useKeyring(store, keyring);
   await checkKeyring(store, keyring);
   const docker = connectDocker();
-  const runtime = new Runtime(settings, docker);
+  // The plugins as this process's runtime sees them (with Docker): container-env, deploy triggers.
+  const plugins = createPluginHost(settings, store, { docker, log: logger.child("plugins") });
+  const runtime = new Runtime(settings, docker, plugins);
   // The scheduler (PAAS_SCHEDULER: docker or swarm) deploys, scales, restarts and lists processes.
   const deployer = createScheduler(settings, store, docker, runtime, logger);
-  const oneOffs = new OneOffs(settings, store, docker);
+  const oneOffs = new OneOffs(settings, store, docker, plugins);
   const queue = new BuildQueue(store, settings.redisUrl, logger.child("queue"));
   const repos = new Repos(settings.dataDir);
   const has = (r: Role) => settings.roles.includes(r);
@@ -107,7 +109,6 @@ export async function startServer(
   if (has("worker")) {
     // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
     const builders: Builder[] = [dockerfileBuilder, buildpacksBuilder];
-    const plugins = createPluginHost(settings, store, { docker, log: logger.child("plugins") });
     const run = pipelineRunner({
       settings,
       store,

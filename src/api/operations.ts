@@ -30,6 +30,7 @@ export async function createApp(s: Services, raw: unknown): Promise<AppName> {
     throw err;
   }
   s.log("app created", { app: name });
+  await s.plugins?.fire("app-create", { app: name });
   return name;
 }
 

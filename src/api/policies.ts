@@ -59,6 +59,7 @@ export const API_POLICIES: PolicyTable = {
   "POST /plugins/:name/disable": "admin",
   "DELETE /plugins/:name": "admin",
   "GET /plugins/commands": "self",
+  "GET /apps/:app/ps/report": "app:read",
   "POST /plugins/:plugin/commands/:command": "self",
   "GET /apps/:app/config": "app:config",
   "PATCH /apps/:app/config": "app:write",

@@ -54,6 +54,8 @@ export async function runBuild(
     const builder = await chooseBuilder(deps.builders, appRecord.builder, sourceDir);
     const appJson = await readAppJson(sourceDir);
     for (const warning of appJson.warnings ?? []) log(` !     ${warning}`);
+    // A veto here rejects the push before anything is built.
+    await deps.plugins?.fire("pre-build", { app, buildId: job.buildId, commit: job.commit }, log);
     const config = await store.config.get(app);
     const release = await store.releases.create(app, {
       image: null,
@@ -94,6 +96,13 @@ export async function runBuild(
     const types = Object.keys(result.processTypes);
     if (!types.includes("web") && types.length === 0) {
       throw new BuildFailed("the build produced no process types: add a Procfile with a web process");
+    }
+    try {
+      const image = result.image;
+      await deps.plugins?.fire("post-build", { app, buildId: job.buildId, commit: job.commit, image }, log);
+    } catch (err) {
+      await saveRelease(store, app, { ...release, status: "failed" });
+      throw err;
     }
     const built = {
       ...release,

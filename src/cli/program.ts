@@ -14,6 +14,7 @@ import { registerGit } from "./commands/git.js";
 import { registerKeys } from "./commands/keys.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerNodes } from "./commands/nodes.js";
+import { addPluginCommands, registerPlugins } from "./commands/plugins.js";
 import { registerPs } from "./commands/ps.js";
 import { registerReleases } from "./commands/releases.js";
 import { registerResources } from "./commands/resources.js";
@@ -55,6 +56,7 @@ export function buildProgram(cli: Cli): Command {
   registerStack(program, cli);
   registerNodes(program, cli);
   registerUsers(program, cli);
+  registerPlugins(program, cli);
   registerServer(program);
   return program;
 }
@@ -66,6 +68,8 @@ export function buildProgram(cli: Cli): Command {
  */
 export async function runCli(cli: Cli, argv: string[]): Promise<number> {
   const program = buildProgram(cli);
+  // Commands plugins add (storage:*, networks:*, addons:*...) come from the API, when needed.
+  await addPluginCommands(program, cli, argv);
   for (const cmd of [program, ...program.commands]) cmd.exitOverride();
   try {
     await program.parseAsync(argv);

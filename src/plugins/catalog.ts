@@ -25,6 +25,11 @@ export interface MountSpec {
 export interface NetworkSpec {
   name: string;
   aliases?: string[];
+  /**
+   * The container's own network, instead of Docker's default bridge (the network plugin's app
+   * network). Without one, the container stays on the bridge and joins the others after create.
+   */
+  primary?: boolean;
 }
 
 /** What `container-env` returns: merged over every plugin, in plugin order. */
@@ -45,7 +50,7 @@ export interface TriggerArgs {
   "app-destroy": { app: string };
   "pre-build": { app: string; buildId: string; commit: string };
   "post-build": { app: string; buildId: string; commit: string; image: string };
-  "pre-release": { app: string; image: string; description: string };
+  "pre-release": { app: string; version: number; image: string; description: string };
   "post-release": { app: string; version: number; image: string };
   "pre-deploy": { app: string; version: number; image: string; config: Record<string, string> };
   "post-deploy": { app: string; version: number; image: string; formation: Record<string, number> };
@@ -53,6 +58,7 @@ export interface TriggerArgs {
   scale: { app: string; formation: Record<string, number> };
   "container-env": { app: string; type: string; index: number; kind: "process" | "oneoff"; version: number };
   "ps-report": { app: string; processes: { name: string; type: string; state: string }[] };
+  reconcile: { interval: number };
 }
 
 export type TriggerName = keyof TriggerArgs;
@@ -63,7 +69,9 @@ export interface TriggerResults {
 }
 
 /** What a handler of trigger T may return (undefined for those that return nothing). */
-export type TriggerResult<T extends TriggerName> = T extends keyof TriggerResults ? TriggerResults[T] : undefined;
+export type TriggerResult<T extends TriggerName> = T extends keyof TriggerResults
+  ? TriggerResults[T]
+  : undefined;
 
 export interface TriggerDef {
   name: TriggerName;
@@ -106,21 +114,22 @@ export const TRIGGERS: readonly TriggerDef[] = [
     args: "`{app, buildId, commit, image}`",
     veto: true,
     description:
-      "The image is built, no release exists yet. A veto rejects the push (image scanning's `block`).",
+      "The image is built and nothing runs from it yet. A veto rejects the push (image scanning's `block`).",
   },
   {
     name: "pre-release",
-    argv: ["app", "image"],
-    args: "`{app, image, description}`",
+    argv: ["app", "version", "image"],
+    args: "`{app, version, image, description}`",
     veto: true,
-    description: "A release (deploy, config change, rollback) is about to be recorded. A veto stops it.",
+    description:
+      "Release vN (a deploy, config change or rollback) is about to go out. A veto stops it; the old release keeps serving.",
   },
   {
     name: "post-release",
     argv: ["app", "version", "image"],
     args: "`{app, version, image}`",
     veto: false,
-    description: "Release vN is live and recorded as current.",
+    description: "Release vN is live and recorded as current (just before post-deploy).",
   },
   {
     name: "pre-deploy",
@@ -135,7 +144,8 @@ export const TRIGGERS: readonly TriggerDef[] = [
     argv: ["app", "version", "image"],
     args: "`{app, version, image, formation}`",
     veto: false,
-    description: "Release vN's containers took the traffic (after the uptime window).",
+    description:
+      "Release vN's containers took the traffic and stayed up through the uptime window: the push's last step (its output shows in the push).",
   },
   {
     name: "config-change",
@@ -156,7 +166,8 @@ export const TRIGGERS: readonly TriggerDef[] = [
     argv: ["app", "type", "index"],
     args: "`{app, type, index, kind, version}` (kind: process or oneoff)",
     veto: false,
-    returns: "`{env?, mounts?: [{source, target, type: volume|bind}], networks?: [{name, aliases?}]}`",
+    returns:
+      "`{env?, mounts?: [{source, target, type: volume|bind}], networks?: [{name, aliases?, primary?}]}`",
     description:
       "A container is about to be created. Results of every plugin are merged into its plan; a failure fails the deploy before the container starts.",
   },
@@ -167,6 +178,14 @@ export const TRIGGERS: readonly TriggerDef[] = [
     veto: false,
     returns: "`{columns?: {<container>: {<column>: value}}, lines?: [...]}`",
     description: "`paas ps` asks for extra columns per container and lines under the table.",
+  },
+  {
+    name: "reconcile",
+    argv: ["interval"],
+    args: "`{interval}` (seconds until the next pass)",
+    veto: false,
+    description:
+      "A worker's reconcile pass (at start and every `PAAS_RECONCILE_INTERVAL`): plugins bring back the containers they own (add-on services) if they are gone or stopped.",
   },
 ];
 

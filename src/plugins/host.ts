@@ -15,6 +15,7 @@ import {
 } from "../errors.js";
 import type { Store } from "../store/index.js";
 import { type TriggerArgs, type TriggerName, type TriggerResult, triggerDef } from "./catalog.js";
+import { discoveryFor } from "./discovery.js";
 import { messageFrom, PluginTimeout, runExecutable } from "./exec.js";
 import { type CommandSpec, MANIFEST_FILE, type Manifest, parseManifest } from "./manifest.js";
 import type { CommandRequest, CommandResult, PluginContext, PluginKv, PluginModule } from "./types.js";
@@ -277,6 +278,7 @@ export class PluginHost {
       settings: this.settingsOf(p),
       kv: kvFor(this.deps.store, p.manifest.name),
       out,
+      discovery: discoveryFor(this.deps.namespace),
       docker: this.deps.docker,
     };
   }

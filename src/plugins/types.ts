@@ -28,6 +28,22 @@ export interface PluginContext {
   kv: PluginKv;
   /** A line in the operation's output (the push, the command's answer). */
   out(line: string): void;
+  /** Names for service discovery, the same for every plugin (see discovery.ts). */
+  discovery: Discovery;
+}
+
+/**
+ * Service discovery names. Each app has a private network (the network plugin puts its
+ * containers there instead of Docker's default bridge); a container answers there to
+ * `<type>.<app>.internal` (all containers of the type) and an add-on to `<addon>.<app>.internal`.
+ */
+export interface Discovery {
+  /** The Docker network of an app's containers. */
+  appNetwork(app: string): string;
+  /** The Docker network behind a shared network that apps attach to (`networks:create NAME`). */
+  sharedNetwork(name: string): string;
+  /** `<name>.<app>.internal`. */
+  internalName(name: string, app: string): string;
 }
 
 /** Where a handler runs: in a worker (trigger of a deploy, a `worker: true` command) it has Docker. */

@@ -1,5 +1,6 @@
 import type { ContainerSpec } from "../docker/containers.js";
 import { LABEL } from "../docker/labels.js";
+import type { ContainerEnvResult } from "../plugins/catalog.js";
 import type { Release } from "../store/releases.js";
 import { containerName, planContainer } from "./plan.js";
 
@@ -35,6 +36,8 @@ export interface OneOffPlanInput {
   cronJob?: string;
   /** The scheduled time a cron run is for (ISO). */
   scheduledAt?: string;
+  /** What plugins answered to `container-env` (runtime/plugin-env.ts). */
+  plugin?: ContainerEnvResult;
 }
 
 /** DYNO of a one-off: run.N for `paas run`, scheduler.N for cron (Heroku Scheduler's name). */
@@ -64,6 +67,7 @@ export function planOneOff(p: OneOffPlanInput): ContainerSpec {
     memory: p.memory,
     pidsLimit: p.pidsLimit,
     name: containerName(p.namespace, p.app, slot),
+    plugin: p.plugin,
   });
   // Later entries win: the user's --env over config, then what the platform sets.
   const env = new Map<string, string>();

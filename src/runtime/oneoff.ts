@@ -5,10 +5,12 @@ import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
 import { invalid } from "../errors.js";
 import type { AppName } from "../names.js";
+import type { PluginHost } from "../plugins/host.js";
 import type { Store } from "../store/index.js";
 import { type Release, releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import { dynoName, ONEOFF_LABEL, type OneOffMode, type OneOffProcess, planOneOff } from "./oneoff-plan.js";
+import { connectExtraNetworks, containerExtras, prepareExtras } from "./plugin-env.js";
 
 export interface OneOffRequest {
   command: string;
@@ -49,6 +51,8 @@ export class OneOffs {
     private readonly settings: Settings,
     private readonly store: Store,
     private readonly docker: DockerParts,
+    /** Plugins answer `container-env` for one-offs too (storage, networks). */
+    private readonly plugins?: PluginHost,
   ) {}
 
   /** The app's current release, or a clear error when there is nothing to run yet. */
@@ -68,8 +72,17 @@ export class OneOffs {
     const limits = limitsFor(await this.store.resources.get(app), process, {
       memory: this.settings.defaultMemory,
     });
+    const extras = await containerExtras(this.plugins, {
+      app,
+      type: process,
+      index: number,
+      kind: "oneoff",
+      version: rel.version,
+    });
+    await prepareExtras(this.docker, this.settings.namespace, app, extras);
     const spec = planOneOff({
       pidsLimit: this.settings.pidsLimit,
+      plugin: extras,
       namespace: this.settings.namespace,
       app,
       release: rel,
@@ -85,6 +98,7 @@ export class OneOffs {
       scheduledAt: req.scheduledAt,
     });
     const id = await this.docker.containers.create(spec);
+    await connectExtraNetworks(this.docker, id, extras);
     return { id, app, dyno: dynoName(process, number), release: releaseTag(rel.version) };
   }
 

@@ -4,6 +4,7 @@ import type { Settings } from "../config.js";
 import { invalid } from "../errors.js";
 import type { EventSink } from "../logs/writer.js";
 import type { AppName } from "../names.js";
+import type { PluginHost } from "../plugins/host.js";
 import type { Formation } from "../store/formation.js";
 import type { Store } from "../store/index.js";
 import { type Release, saveRelease } from "../store/releases.js";
@@ -45,6 +46,8 @@ export interface OperationDeps {
   deployer: Scheduler;
   /** `paas[api]` lines in the app's log stream. */
   events?: EventSink;
+  /** Fires `scale` and `app-destroy` (absent: no plugins). */
+  plugins?: PluginHost;
 }
 
 type Log = (line: string) => void;
@@ -121,8 +124,11 @@ export async function runRuntimeOp(
         return deps.deployer.cluster(op.cluster);
       case "placement":
         return { placement: await place(deps, app, op.type, op.constraints, log) };
-      case "scale":
-        return { formation: await scale(deps, app, op.changes, log) };
+      case "scale": {
+        const formation = await scale(deps, app, op.changes, log);
+        await deps.plugins?.fire("scale", { app, formation }, log);
+        return { formation };
+      }
       case "restart":
         return { restarted: await restart(deps, app, op.target, log) };
       case "stop":
@@ -130,6 +136,8 @@ export async function runRuntimeOp(
         return { stopped: `${op.target.type}.${op.target.index}` };
       case "destroy":
         await destroy(deps, app);
+        // The containers are gone: plugins remove what they made for the app (volumes, networks).
+        await deps.plugins?.fire("app-destroy", { app }, log);
         return { destroyed: app };
     }
   });

@@ -1,5 +1,6 @@
 import type { ContainerSpec } from "../docker/containers.js";
 import { LABEL, ownedLabels } from "../docker/labels.js";
+import type { ContainerEnvResult } from "../plugins/catalog.js";
 import type { Release } from "../store/releases.js";
 import { releaseTag } from "../store/releases.js";
 import { appContainerLimits, checkAppSpec } from "./hardening.js";
@@ -31,6 +32,8 @@ export interface PlanInput {
   cpus?: number;
   /** Processes the container may run (PAAS_PIDS_LIMIT; default 512). */
   pidsLimit?: number;
+  /** What plugins answered to `container-env` (merged; runtime/plugin-env.ts), as plain data. */
+  plugin?: ContainerEnvResult;
 }
 
 export function planContainer(p: PlanInput): ContainerSpec {
@@ -38,7 +41,10 @@ export function planContainer(p: PlanInput): ContainerSpec {
   if (!release.image) throw new Error("release has no image");
   const command = release.processTypes[slot.type] ?? "";
   const isWeb = slot.type === "web";
+  const extra = p.plugin ?? {};
   const env: Record<string, string> = {
+    // The app's own config wins over what a plugin suggests; the platform's variables win over both.
+    ...extra.env,
     ...release.config,
     PORT: String(release.port),
     DYNO: `${slot.type}.${slot.index}`,
@@ -47,6 +53,9 @@ export function planContainer(p: PlanInput): ContainerSpec {
     PAAS_PROCESS_TYPE: slot.type,
   };
   const exposed = `${release.port}/tcp`;
+  // A primary network is the container's own (instead of the default bridge); the rest are
+  // joined after create. A user-defined network still publishes ports: the router is unchanged.
+  const network = extra.networks?.find((n) => n.primary);
   // No Docker socket, no host network, no privileges: checked on every plan (hardening.ts).
   return checkAppSpec({
     name: p.name,
@@ -61,7 +70,19 @@ export function planContainer(p: PlanInput): ContainerSpec {
       [LABEL.kind]: "app",
     }),
     ExposedPorts: isWeb ? { [exposed]: {} } : undefined,
+    NetworkingConfig: network
+      ? { EndpointsConfig: { [network.name]: { Aliases: network.aliases ?? [] } } }
+      : undefined,
     HostConfig: {
+      NetworkMode: network?.name,
+      Mounts: extra.mounts?.length
+        ? extra.mounts.map((m) => ({
+            Type: m.type,
+            Source: m.source,
+            Target: m.target,
+            ReadOnly: m.readOnly,
+          }))
+        : undefined,
       // Published on loopback only: the router is the way in.
       PortBindings: isWeb ? { [exposed]: [{ HostIp: "127.0.0.1", HostPort: "" }] } : undefined,
       Memory: p.memory,

@@ -45,6 +45,10 @@ export async function releaseLive(
   let live: Release | null = null;
   try {
     await store.lock.withLock(app, async () => {
+      // Veto-able, before anything changes: a "no" rejects the push and the old release keeps serving.
+      const facts = { app, version: release.version, image: release.image ?? "" };
+      await deps.plugins?.fire("pre-release", { ...facts, description: release.description }, log);
+      await deps.plugins?.fire("pre-deploy", { ...facts, config: release.config }, log);
       const firstDeploy = (await store.apps.require(app)).release === 0;
       const { formation, explicit } = await formationForRelease(store, app, release, log);
       await deps.deployer.deploy(app, release, formation, log, {
@@ -57,6 +61,9 @@ export async function releaseLive(
           await saveRelease(store, app, live);
           await store.apps.setCurrentRelease(app, release.version);
           log(`-----> Released ${releaseTag(release.version)}`);
+          const image = release.image ?? "";
+          await deps.plugins?.fire("post-release", { app, version: release.version, image }, log);
+          await deps.plugins?.fire("post-deploy", { app, version: release.version, image, formation }, log);
           const what = release.description.startsWith("Deploy ") && release.user ? " by " + release.user : "";
           deps.events?.emit(app, "api", `${release.description}${what}`);
           deps.events?.emit(app, "api", `Release ${releaseTag(release.version)} created`);

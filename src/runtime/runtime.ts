@@ -2,8 +2,10 @@ import type Docker from "dockerode";
 import type { Settings } from "../config.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
+import type { PluginHost } from "../plugins/host.js";
 import type { Release } from "../store/releases.js";
 import { planContainer, type Slot } from "./plan.js";
+import { connectExtraNetworks, containerExtras, prepareExtras } from "./plugin-env.js";
 
 export interface ProcessInfo {
   name: string;
@@ -25,6 +27,8 @@ export class Runtime {
   constructor(
     private readonly settings: Settings,
     private readonly docker: DockerParts,
+    /** Plugins answer `container-env` for each container (absent: none). */
+    private readonly plugins?: PluginHost,
   ) {}
 
   async appContainers(app: string): Promise<Docker.ContainerInfo[]> {
@@ -60,6 +64,14 @@ export class Runtime {
     limits: { memory: number; cpu: number },
   ): Promise<string> {
     await this.removeByName(name);
+    const extras = await containerExtras(this.plugins, {
+      app,
+      type: slot.type,
+      index: slot.index,
+      kind: "process",
+      version: release.version,
+    });
+    await prepareExtras(this.docker, this.settings.namespace, app, extras);
     const spec = planContainer({
       namespace: this.settings.namespace,
       app,
@@ -69,8 +81,10 @@ export class Runtime {
       pidsLimit: this.settings.pidsLimit,
       cpus: limits.cpu,
       name,
+      plugin: extras,
     });
     const id = await this.docker.containers.create(spec);
+    await connectExtraNetworks(this.docker, id, extras);
     await this.docker.containers.start(id);
     return id;
   }

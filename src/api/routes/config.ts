@@ -46,6 +46,8 @@ export function configRoutes(s: Services): express.Router {
         set.length ? `Set ${set.join(", ")} config var${set.length > 1 ? "s" : ""}` : "",
         unset.length ? `Unset ${unset.join(", ")} config var${unset.length > 1 ? "s" : ""}` : "",
       ].filter(Boolean);
+      // Key names only: values never leave the config store for plugins' logs.
+      await s.plugins?.fire("config-change", { app: name, set, unset });
       const rec = await s.store.apps.require(name);
       if (rec.release > 0) {
         await waitForJob(s, {

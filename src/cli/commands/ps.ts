@@ -5,6 +5,7 @@ import { appOf, type Cli, clientOf, progress, withAppOption } from "../context.j
 import { formatTable, formatUptime, json } from "../output.js";
 import { withMetricsColumns } from "../ps-metrics.js";
 import { withNodeColumn } from "./nodes.js";
+import { psReport, withReportColumns } from "./plugins.js";
 
 // Process types are Procfile names (see src/builder/procfile.ts), stored in lower case.
 const TYPE = "[A-Za-z0-9_-]+";
@@ -80,9 +81,12 @@ export async function ps(cli: Cli, app: string, opts: { json?: boolean; watch?: 
     else {
       // --watch redraws in place on a terminal (clear screen, cursor home).
       if (opts.watch) cli.io.write("\x1b[2J\x1b[H");
+      const report = await psReport(cli, app);
       const rows = withMetricsColumns(processRows(processes, cli.now()), processes);
       const table = withNodeColumn(rows, processes);
-      for (const line of formatTable(...table)) cli.io.out(line);
+      for (const line of formatTable(...withReportColumns(table, report))) cli.io.out(line);
+      if (report.lines.length > 0) cli.io.out("");
+      for (const line of report.lines) cli.io.out(line);
     }
     if (!opts.watch) return;
     await new Promise((r) => setTimeout(r, 2000));
