@@ -325,18 +325,10 @@ describe("users and access", () => {
 
   it("limits failed logins per source address with 429 and Retry-After", async () => {
     // From 127.0.0.2, so this address's block does not touch the other tests' 127.0.0.1.
-    const post = (body: object, token?: string) =>
+    const from2 = (method: string, route: string, headers: Record<string, string>, body?: string) =>
       new Promise<{ status: number; retryAfter?: string }>((resolve, reject) => {
-        const data = JSON.stringify(body);
         const req = http.request(
-          {
-            host: "127.0.0.1",
-            port: p.apiPort,
-            localAddress: "127.0.0.2",
-            method: token ? "GET" : "POST",
-            path: token ? "/api/v1/whoami" : "/api/v1/auth/login",
-            headers: token ? { authorization: `Bearer ${token}` } : { "content-type": "application/json" },
-          },
+          { host: "127.0.0.1", port: p.apiPort, localAddress: "127.0.0.2", method, path: route, headers },
           (res) => {
             res.resume();
             res.on("end", () =>
@@ -345,8 +337,12 @@ describe("users and access", () => {
           },
         );
         req.on("error", reject);
-        req.end(token ? undefined : data);
+        req.end(body);
       });
+    const post = (body: object, token?: string) =>
+      token
+        ? from2("GET", "/api/v1/whoami", { authorization: `Bearer ${token}` })
+        : from2("POST", "/api/v1/auth/login", { "content-type": "application/json" }, JSON.stringify(body));
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++)
       statuses.push((await post({ email: owner.email, password: `guess-${i}` })).status);
@@ -355,6 +351,16 @@ describe("users and access", () => {
     const blocked = await post({}, owner.token);
     expect(blocked.status).toBe(429);
     expect(Number(blocked.retryAfter)).toBeGreaterThan(0);
+    // Every door counts for the address: git over HTTP and the dashboard's sign-in too.
+    const basic = `Basic ${Buffer.from(`git:${owner.token}`).toString("base64")}`;
+    const git = await from2("GET", `/git/${app}.git/info/refs?service=git-upload-pack`, {
+      authorization: basic,
+    });
+    expect(git.status).toBe(429);
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const dashboard = await from2("POST", "/dashboard/login", form, `token=${owner.token}`);
+    expect(dashboard.status).toBe(429);
+    expect(Number(dashboard.retryAfter)).toBeGreaterThan(0);
     expect((await api(owner, "/whoami")).status).toBe(200);
   });
 
