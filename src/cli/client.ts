@@ -92,6 +92,9 @@ export interface App {
 
 export interface AppInfo extends App {
   processes?: Proc[];
+  /** Who may use it (servers with users). */
+  owner?: string;
+  collaborators?: string[];
 }
 
 export type ConfigVars = Record<string, string>;

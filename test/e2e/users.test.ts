@@ -105,6 +105,8 @@ describe("users and access", () => {
     expect(refused.stderr).toMatch(/^error: .*not an admin/);
     const access = JSON.parse((await as(collab, ["access", "-a", app, "--json"])).stdout);
     expect(access).toEqual({ app, owner: owner.email, collaborators: [collab.email] });
+    const info = await as(collab, ["apps:info", "-a", app]);
+    expect(info.stdout).toMatch(new RegExp(`Owner:\\s+${owner.email}`));
   });
 
   it("keeps a stranger out of the app over the API", async () => {

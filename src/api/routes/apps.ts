@@ -72,7 +72,8 @@ export function appsRoutes(s: Services): express.Router {
     handle(async (_req, res) => {
       const { name } = appOf(res);
       const summary = await appSummary(s, name);
-      res.json({ ...summary, processes: await s.reader.ps(name) });
+      const access = await s.store.access.get(name);
+      res.json({ ...summary, ...access, processes: await s.reader.ps(name) });
     }),
   );
 

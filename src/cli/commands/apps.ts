@@ -64,6 +64,7 @@ export function formatAppInfo(info: AppInfo, now: Date): string[] {
     ...formatPairs([
       ["Web URL", info.url],
       ["Git URL", info.gitUrl],
+      ...(info.owner ? [["Owner", info.owner] as [string, string]] : []),
       ["Release", describeRelease(info.release ?? null)],
       ...(info.release?.createdAt
         ? [
