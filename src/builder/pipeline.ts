@@ -13,6 +13,7 @@ import { unpackSource } from "./context.js";
 import { runImageRelease } from "./image-release.js";
 import type { BuildJob, JobData } from "./jobs.js";
 import { runOperation } from "./operations.js";
+import { forgetSource, localSource } from "./remote-source.js";
 import type { Builder } from "./types.js";
 
 export interface PipelineDeps extends ReleaseDeps {
@@ -50,7 +51,7 @@ export async function runBuild(
   try {
     log(`-----> Building ${app} from commit ${short} (${job.ref.replace("refs/heads/", "")})`);
     const sourceDir = path.join(workDir, "src");
-    await unpackSource(job.tarPath, sourceDir);
+    await unpackSource(await localSource(store, job.tarPath, workDir), sourceDir);
     const builder = await chooseBuilder(deps.builders, appRecord.builder, sourceDir);
     const appJson = await readAppJson(sourceDir);
     for (const warning of appJson.warnings ?? []) log(` !     ${warning}`);
@@ -128,6 +129,7 @@ export async function runBuild(
   } finally {
     await fsp.rm(workDir, { recursive: true, force: true }).catch(() => {});
     await fsp.rm(job.tarPath, { force: true }).catch(() => {});
+    await forgetSource(store, job.tarPath).catch(() => {});
   }
 }
 

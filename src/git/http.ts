@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
+import fsp from "node:fs/promises";
 import path from "node:path";
 import express, { type Request, type Response } from "express";
 import { requireAuth } from "../auth.js";
@@ -153,6 +154,12 @@ async function handlePush(deps: GitDeps, req: Request, res: Response): Promise<v
         .send("the commit archive is not in the platform's export directory\n");
       return;
     }
+    // The archive also goes through Redis: a worker on another host builds it from there.
+    const carried = await deps.store.buildSources.put(
+      path.basename(body.tarPath),
+      await fsp.readFile(body.tarPath),
+    );
+    if (!carried) deps.log("push archive too large to carry to other hosts", { app });
     const buildId = await deps.queue.enqueue({
       kind: "build",
       app,

@@ -4,6 +4,7 @@ import { AcmeStore } from "./acme.js";
 import { AppsStore } from "./apps.js";
 import { AuditStore } from "./audit.js";
 import { AuthFailuresStore } from "./auth-failures.js";
+import { BuildSourcesStore } from "./build-sources.js";
 import { BuildsStore } from "./builds.js";
 import { CertsStore } from "./certs.js";
 import { ConfigStore } from "./config-vars.js";
@@ -49,6 +50,7 @@ export interface Store {
   lock: AppLock;
   resources: ResourcesStore;
   placement: PlacementStore;
+  buildSources: BuildSourcesStore;
   domains: DomainsStore;
   certs: CertsStore;
   acme: AcmeStore;
@@ -107,6 +109,7 @@ export function storeOver(redis: Redis, namespace: string, opts: StoreOptions = 
     lock: new AppLock(redis, keys),
     resources: new ResourcesStore(redis, keys),
     placement: new PlacementStore(redis, keys),
+    buildSources: new BuildSourcesStore(redis, keys),
     domains: new DomainsStore(redis, keys),
     certs,
     acme,

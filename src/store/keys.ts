@@ -36,6 +36,8 @@ export class Keys {
   resources = (app: string) => `${this.ns}:resources:${app}`;
   /** Swarm placement constraints: process type -> JSON list. */
   placement = (app: string) => `${this.ns}:placement:${app}`;
+  /** A push's source archive for a worker on another host (store/build-sources.ts). */
+  buildSource = (name: string) => `${this.ns}:build-source:${name}`;
   appLog = (app: string) => `${this.ns}:log:${app}`;
   /** Collector: last Docker timestamp stored per container id (resume without loss or repeats). */
   logCursors = () => `${this.ns}:log-cursors`;

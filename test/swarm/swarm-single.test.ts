@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fsp from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +8,8 @@ import { routerGet, SwarmEngine, sleep } from "../helpers/swarm-engine.js";
 // PAAS_SCHEDULER=swarm end to end on a 1-node Swarm of the test's own (a second dockerd in
 // its own network namespace). The API and git roles run on the host as usual; the worker
 // and router roles run in a container attached to the swarm's overlay network, as in
-// production (they must reach the tasks' overlay addresses: no IPVS, no routing mesh).
+// production (they must reach the tasks' overlay addresses: no IPVS, no routing mesh), with
+// their own data dir, as a worker on another host would.
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const ROUTER_PORT = 8080;
@@ -33,12 +35,15 @@ describe("swarm scheduler on a 1-node swarm", () => {
       PAAS_SCHEDULER: "swarm",
       PAAS_REDIS_URL: engine.redisUrl,
       PAAS_SCAN_POLICY: "off",
+      // The worker has no access to the API host's data dir: secrets at rest need the key.
+      PAAS_SECRET_KEY: crypto.randomBytes(32).toString("base64"),
     };
     // API and git on the host (the git receiver needs git); no Docker needed there.
     await p.start({ ...common, PAAS_ROLES: "api,git", DOCKER_HOST: `unix://${engine.socket}` });
     const login = await p.cli(["login", "--api", p.apiUrl, "--token", p.token]);
     expect(login.code, login.stderr).toBe(0);
-    // Worker and router: in a container on the overlay, driving the test engine.
+    // Worker and router: in a container on the overlay, driving the test engine, with a
+    // data dir of their own (a build worker on another host: the source comes through Redis).
     await engine.docker.createNetwork({
       Name: `${p.ns}-swarm`,
       Driver: "overlay",
@@ -52,7 +57,7 @@ describe("swarm scheduler on a 1-node swarm", () => {
       Env: Object.entries({
         ...common,
         PAAS_NAMESPACE: p.ns,
-        PAAS_DATA_DIR: p.dataDir,
+        PAAS_DATA_DIR: "/var/lib/paas-worker",
         PAAS_DOMAIN: "paas.test",
         PAAS_BIND: "0.0.0.0",
         PAAS_HTTP_PORT: String(ROUTER_PORT),
@@ -79,7 +84,6 @@ describe("swarm scheduler on a 1-node swarm", () => {
           "/usr/bin/node:/usr/bin/node:ro",
           "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
           `${ROOT}:${ROOT}:ro`,
-          `${p.dataDir}:${p.dataDir}`,
           `${engine.socket}:/var/run/docker.sock`,
           // The registry's garbage collection runs where its storage is.
           "/usr/bin/docker-registry:/usr/bin/docker-registry:ro",
@@ -110,6 +114,8 @@ describe("swarm scheduler on a 1-node swarm", () => {
     const out = push.stdout + push.stderr;
     expect(push.code, out).toBe(0);
     expect(out).toContain("Checking 1 new task(s)");
+    // Built by the worker in the container from the archive carried through Redis.
+    expect(out).toContain("dockerignore honoured");
     const res = await get();
     expect(res.status, res.body).toBe(200);
     expect(res.body).toContain("hello from dockerfile-hello");
