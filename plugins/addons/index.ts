@@ -41,6 +41,23 @@ async function appDestroy(args: TriggerArgs["app-destroy"], ctx: Ctx): Promise<u
   return undefined;
 }
 
+/** Reconcile: every add-on's volume, network and running container, recreated or started if not. */
+async function reconcile(_args: TriggerArgs["reconcile"], ctx: Ctx): Promise<undefined> {
+  if (!ctx.docker) return undefined;
+  const life = new Lifecycle(ctx.docker, ctx.namespace);
+  for (const a of await new Registry(ctx.kv).all()) {
+    const before = await life.state(a);
+    if (before === "running") continue;
+    try {
+      await life.heal(a);
+      ctx.out(`add-on ${a.name} was ${before}: started again`);
+    } catch (err) {
+      ctx.out(`add-on ${a.name} is ${before} and could not be started: ${(err as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
 async function psReport(args: TriggerArgs["ps-report"], ctx: Ctx) {
   const addons = await new Registry(ctx.kv).of(args.app);
   if (addons.length === 0) return undefined;
@@ -54,7 +71,7 @@ async function psReport(args: TriggerArgs["ps-report"], ctx: Ctx) {
 }
 
 export default {
-  triggers: { "container-env": containerEnv, "app-destroy": appDestroy, "ps-report": psReport },
+  triggers: { "container-env": containerEnv, "app-destroy": appDestroy, "ps-report": psReport, reconcile },
   commands: {
     addons: list,
     "addons:create": create,

@@ -104,6 +104,7 @@ export class Reconciler {
       const apps = await this.store.apps.list();
       for (const app of apps) await this.app(app);
       await this.removeOrphanApps(new Set(apps));
+      await this.runtime.reconcilePlugins(this.log);
     } catch (err) {
       this.log("reconcile failed", { error: messageOf(err) });
     }

@@ -31,6 +31,13 @@ export class Runtime {
     private readonly plugins?: PluginHost,
   ) {}
 
+  /** The plugins' part of a reconcile pass: they bring back the containers they own (add-ons). */
+  async reconcilePlugins(log: (msg: string, ctx?: Record<string, unknown>) => void): Promise<void> {
+    await this.plugins?.fire("reconcile", { interval: this.settings.reconcileInterval }, (line) =>
+      log("plugin reconcile", { line }),
+    );
+  }
+
   async appContainers(app: string): Promise<Docker.ContainerInfo[]> {
     return this.docker.containers.list(ownedFilter(this.settings.namespace, app, [`${LABEL.kind}=app`]));
   }

@@ -20,7 +20,8 @@ describe("postgres and redis add-ons", () => {
   let pg = "";
 
   beforeAll(async () => {
-    await p.start();
+    // Reconcile brings a removed service container back within one pass: a short one here.
+    await p.start({ PAAS_RECONCILE_INTERVAL: "5" });
     expect((await p.cli(["login", "--api", p.apiUrl, "--token", p.token])).code).toBe(0);
     repo = await p.fixtureRepo("addons-pg");
     temps.push(repo);
@@ -94,6 +95,12 @@ describe("postgres and redis add-ons", () => {
     expect(await rows()).toEqual(["first"]);
   });
 
+  it("brings back a removed service container with its data (reconcile)", async () => {
+    await docker.getContainer(`${p.ns}-addon-${pg}`).remove({ force: true });
+    expect(await rows()).toEqual(["first"]);
+    expect((await docker.getContainer(`${p.ns}-addon-${pg}`).inspect()).State.Running).toBe(true);
+  });
+
   it("captures a backup, downloads it, and restores it over later writes", async () => {
     const cap = await p.cli(["pg:backups:capture", "-a", app]);
     expect(cap.code, cap.stderr).toBe(0);
@@ -129,6 +136,10 @@ describe("postgres and redis add-ons", () => {
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toMatch(/Created redis-[0-9a-f]+ as REDIS_URL/);
     expect((await getUntil("/redis", (b) => b.includes("PONG"))).body).toBe("+OK +PONG\n");
+    // A deployed app gets the URL as a new release, as config:set makes one.
+    const releases = await p.cli(["releases", "--json", "-a", app]);
+    const descriptions = (JSON.parse(releases.stdout) as { description: string }[]).map((r) => r.description);
+    expect(descriptions).toContain("Set REDIS_URL (addons:create)");
     const ping = await p.cli(["redis:cli", "PING", "-a", app]);
     expect(ping.stdout.trim()).toBe("PONG");
   });
