@@ -135,6 +135,8 @@ export class Platform {
       PAAS_STOP_TIMEOUT: "3",
       // Image scans (plugins/scan) cost seconds of CPU per release: on only where a test asks.
       PAAS_SCAN_POLICY: "off",
+      // SSH off unless a test asks for a port: the default 2222 is the real platform's.
+      PAAS_SSH_PORT: "off",
       ...extraEnv,
     };
     this.serverEnv = env;
