@@ -46,6 +46,8 @@ export function parseMount(raw: string): Omit<Mount, "processType"> {
   }
   if (source.startsWith("/")) {
     if (source.split("/").includes("..")) throw new UserError(`host path ${source} must not contain ".."`);
+    // The platform refuses to plan such a container anyway (runtime/hardening.ts): say so now.
+    if (/(^|\/)docker\.sock$/.test(source)) throw new UserError("the Docker socket is never mounted into apps", "forbidden");
     return { name: source, target, type: "bind" };
   }
   if (!VOLUME_NAME.test(source)) {

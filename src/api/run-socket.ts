@@ -195,7 +195,6 @@ class Session {
         memory: req.memory,
         tty: req.tty,
         term: req.term,
-        image: req.image ?? undefined,
         mode: "attached",
       },
       release,

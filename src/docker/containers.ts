@@ -123,6 +123,8 @@ export class Containers {
     spec: ContainerSpec,
     onLine: (line: string) => void,
     timeoutMs = 0,
+    /** Between create and start (e.g. joining more networks). */
+    beforeStart?: (id: string) => Promise<void>,
   ): Promise<RunResult> {
     const container = await this.docker.createContainer(spec);
     const lastLines: string[] = [];
@@ -144,6 +146,7 @@ export class Containers {
         for (const l of lines) emit(l);
       });
       const ended = new Promise<void>((resolve) => stream.on("end", () => resolve()));
+      await beforeStart?.(container.id);
       await container.start();
       if (timeoutMs > 0) timer = setTimeout(() => void container.kill().catch(() => {}), timeoutMs);
       const result = (await container.wait()) as { StatusCode: number };

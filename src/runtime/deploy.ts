@@ -13,6 +13,7 @@ import { unreadyIds } from "../store/unready.js";
 import { checkPlanFor, runChecks } from "./checks.js";
 import { startBatches } from "./formation-rule.js";
 import { containerName, planContainer, type Slot, slotsFor } from "./plan.js";
+import { connectExtraNetworks } from "./plugin-env.js";
 import { Retirer } from "./retire.js";
 import type { Runtime } from "./runtime.js";
 
@@ -313,6 +314,8 @@ export class Deployer {
     if (!command) return;
     const tag = releaseTag(release.version);
     const slot = { type: phase, index: 1 };
+    // The release phase (migrations) gets what the app's containers get: its add-ons' networks, its volumes.
+    const extras = await this.runtime.pluginExtras(app, slot, "oneoff", release.version);
     const spec = planContainer({
       namespace: this.settings.namespace,
       app,
@@ -321,11 +324,17 @@ export class Deployer {
       memory: this.settings.defaultMemory,
       pidsLimit: this.settings.pidsLimit,
       name: containerName(this.settings.namespace, app, slot, `${tag}-${Date.now().toString(36)}`),
+      plugin: extras,
     });
     spec.Labels = { ...spec.Labels, [LABEL.kind]: "oneoff" };
     spec.HostConfig = { ...spec.HostConfig, RestartPolicy: { Name: "no" } };
     log(`-----> Running ${phase === "release" ? "release command" : "postdeploy script"}: ${command}`);
-    const result = await this.docker.containers.runToCompletion(spec, (l) => log(`       ${l}`), 15 * 60_000);
+    const result = await this.docker.containers.runToCompletion(
+      spec,
+      (l) => log(`       ${l}`),
+      15 * 60_000,
+      (id) => connectExtraNetworks(this.docker, id, extras),
+    );
     if (result.exitCode !== 0) {
       const message = `${phase === "release" ? "release command" : "postdeploy script"} failed with exit code ${result.exitCode}`;
       if (fatal) throw new DeployFailed(`${message}; nothing was changed`, result.lastLines);

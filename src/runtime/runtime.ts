@@ -5,7 +5,7 @@ import { LABEL, ownedFilter } from "../docker/labels.js";
 import type { PluginHost } from "../plugins/host.js";
 import type { Release } from "../store/releases.js";
 import { planContainer, type Slot } from "./plan.js";
-import { connectExtraNetworks, containerExtras, prepareExtras } from "./plugin-env.js";
+import { type ContainerExtras, connectExtraNetworks, containerExtras, prepareExtras } from "./plugin-env.js";
 
 export interface ProcessInfo {
   name: string;
@@ -71,14 +71,7 @@ export class Runtime {
     limits: { memory: number; cpu: number },
   ): Promise<string> {
     await this.removeByName(name);
-    const extras = await containerExtras(this.plugins, {
-      app,
-      type: slot.type,
-      index: slot.index,
-      kind: "process",
-      version: release.version,
-    });
-    await prepareExtras(this.docker, this.settings.namespace, app, extras);
+    const extras = await this.pluginExtras(app, slot, "process", release.version);
     const spec = planContainer({
       namespace: this.settings.namespace,
       app,
@@ -94,6 +87,24 @@ export class Runtime {
     await connectExtraNetworks(this.docker, id, extras);
     await this.docker.containers.start(id);
     return id;
+  }
+
+  /** What plugins add to a container of the app (container-env), its volumes and networks made. */
+  async pluginExtras(
+    app: string,
+    slot: Slot,
+    kind: "process" | "oneoff",
+    version: number,
+  ): Promise<ContainerExtras> {
+    const extras = await containerExtras(this.plugins, {
+      app,
+      type: slot.type,
+      index: slot.index,
+      kind,
+      version,
+    });
+    await prepareExtras(this.docker, this.settings.namespace, app, extras);
+    return extras;
   }
 
   async removeByName(name: string): Promise<void> {

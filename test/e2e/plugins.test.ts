@@ -193,6 +193,28 @@ describe("storage", () => {
     expect(ps.stdout).toContain("data:/data");
   });
 
+  it("only admins may mount host paths (or manage plugins); a user with access may mount volumes", async () => {
+    const added = await p.cli(["users:add", `dev-${stamp}@example.com`, "--json"]);
+    expect(added.code, added.stderr).toBe(0);
+    const token = (JSON.parse(added.stdout) as { token: string }).token;
+    expect((await p.cli(["access:add", `dev-${stamp}@example.com`, "-a", app])).code).toBe(0);
+    const asUser = (args: string[]) =>
+      p.cli(args, { env: { PAAS_API_URL: p.apiUrl, PAAS_API_TOKEN: token } });
+    const host = await asUser(["storage:mount", "/etc:/host-etc", "-a", app]);
+    expect(host.code).toBe(1);
+    expect(host.stderr).toContain("only admins may mount host paths");
+    const install = await asUser(["plugins:install", "file:///nowhere.git"]);
+    expect(install.code).toBe(1);
+    expect(install.stderr).toContain("not an admin");
+    const vol = await asUser(["storage:mount", "logs:/logs", "--type", "worker", "-a", app]);
+    expect(vol.code, vol.stderr).toBe(0);
+    const sock = await p.cli(["storage:mount", "/var/run/docker.sock:/sock", "-a", app]);
+    expect(sock.stderr).toContain("the Docker socket is never mounted into apps");
+    const mounts = JSON.parse((await p.cli(["storage", "--json", "-a", app])).stdout) as { name: string }[];
+    expect(mounts.map((m) => m.name)).toEqual(["data", "logs"]);
+    expect((await p.cli(["storage:unmount", "/logs", "-a", app])).code).toBe(0);
+  });
+
   it("unmount takes it off the next containers (the data stays in the volume)", async () => {
     const un = await p.cli(["storage:unmount", "data:/data"], { cwd: repo });
     expect(un.code, un.stderr).toBe(0);
