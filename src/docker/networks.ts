@@ -1,6 +1,9 @@
 import type Docker from "dockerode";
 import { statusOf } from "./containers.js";
 
+/** Where networks go when Docker's default address pools are used up (10.211.0.0/16, as /24s). */
+const FALLBACK_POOL = "10.211";
+
 /** Docker networks the platform creates (app networks, add-on networks). */
 export class Networks {
   constructor(private readonly docker: Docker) {}
@@ -13,15 +16,37 @@ export class Networks {
   ): Promise<string> {
     const found = await this.inspect(name);
     if (found) return found.Id;
-    const net = await this.docker.createNetwork({
-      Name: name,
-      Driver: "bridge",
-      CheckDuplicate: true,
-      Internal: opts.internal ?? false,
-      Options: opts.options,
-      Labels: labels,
-    });
-    return net.id;
+    const create = (subnet?: string) =>
+      this.docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Internal: opts.internal ?? false,
+        Options: opts.options,
+        Labels: labels,
+        IPAM: subnet ? { Driver: "default", Config: [{ Subnet: subnet }] } : undefined,
+      });
+    try {
+      return (await create()).id;
+    } catch (err) {
+      // Docker's default address pools hold about 30 bridge networks (one per app and per
+      // add-on here): past them, a free /24 of FALLBACK_POOL, first come first served.
+      if (!/non-overlapping|address pool/i.test(String((err as Error).message))) throw err;
+      const used = new Set(
+        (await this.list({})).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? "")),
+      );
+      for (let i = 0; i < 256; i++) {
+        const subnet = `${FALLBACK_POOL}.${i}.0/24`;
+        if (used.has(subnet)) continue;
+        try {
+          return (await create(subnet)).id;
+        } catch (e) {
+          if (!/overlap|already/i.test(String((e as Error).message))) throw e;
+          if (await this.inspect(name)) return (await this.inspect(name))!.Id;
+        }
+      }
+      throw err;
+    }
   }
 
   async inspect(name: string): Promise<Docker.NetworkInspectInfo | null> {
