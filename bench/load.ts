@@ -22,6 +22,8 @@ export interface PhaseCount {
 }
 
 export interface LoadOptions {
+  /** Where the router listens (default 127.0.0.1; the swarm bench: its test engine's address). */
+  address?: string;
   port: number;
   host: string;
   path: string;
@@ -126,7 +128,7 @@ export class Load {
     return new Promise((resolve, reject) => {
       const req = http.get(
         {
-          host: "127.0.0.1",
+          host: this.o.address ?? "127.0.0.1",
           port: this.o.port,
           path: this.o.path,
           headers: { host: this.o.host },

@@ -4,6 +4,7 @@ import { logsScenario } from "./logs.js";
 import { domainsScenario } from "./domains.js";
 import { httpsScenario } from "./https.js";
 import { routerScenario } from "./router.js";
+import { swarmScenario } from "./swarm.js";
 import type { Cleanup, Say } from "./util.js";
 import { zeroDowntimeScenario } from "./zero-downtime.js";
 
@@ -97,6 +98,7 @@ export const SCENARIOS: readonly Scenario[] = [
   domainsScenario,
   httpsScenario,
   logsScenario,
+  swarmScenario,
 ];
 
 export function verdict(r: Ratio): "PASS" | "MISS" | null {

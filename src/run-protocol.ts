@@ -31,6 +31,11 @@ export interface RunRequest {
   rows: number | null;
   /** The client's TERM, for a TTY. */
   term: string | null;
+  /**
+   * A platform service image (labelled paas.kind=service, e.g. paas/postgres:15) to run
+   * instead of the release's, with the app's config and networks: psql for an add-on.
+   */
+  image?: string | null;
 }
 
 /** A run request as the client sends it: memory as written, e.g. "256m". */
@@ -90,7 +95,14 @@ export function parseRunRequest(raw: unknown): RunRequest {
       throw invalid(`memory "${String(r.memory)}" must look like 256m or 1g (at least 4m)`);
   }
   const term = typeof r.term === "string" && /^[A-Za-z0-9._+-]{1,64}$/.test(r.term) ? r.term : null;
+  let image: string | null = null;
+  if (r.image !== undefined && r.image !== null) {
+    if (typeof r.image !== "string" || !/^[a-z0-9][a-z0-9._/-]{0,127}(:[A-Za-z0-9._-]{1,64})?$/.test(r.image))
+      throw invalid("image must be an image name like paas/postgres:15");
+    image = r.image;
+  }
   return {
+    image,
     command: r.command,
     tty: r.tty === true,
     env,

@@ -8,6 +8,7 @@ import type { DockerParts } from "../../src/docker/index.js";
 import type { CommandRequest, CommandResult, PluginContext, PluginModule } from "../../src/plugins/types.js";
 import { AddonError } from "../addons/errors.js";
 import { type FoundService, findService } from "../addons/find.js";
+import { hostFor } from "../addons/plan.js";
 import { capture, formatBytes, getBackup, listBackups, parseBackupId, restore } from "./backups.js";
 
 type Ctx = PluginContext & { docker?: DockerParts };
@@ -86,13 +87,25 @@ async function backupsRestore(req: CommandRequest, ctx: Ctx): Promise<CommandRes
 }
 
 /**
- * `pg:psql -c SQL` (or SQL as arguments): one statement through the service's own psql,
- * its output answered. Interactive sessions are not offered through plugin commands yet.
+ * `pg:psql`: a psql session, as `paas run` gives one: the CLI runs a one-off of the
+ * postgres image (with the app's config and add-on networks) attached to the terminal.
+ * `pg:psql --command SQL` (or SQL as arguments): one statement through the service's own
+ * psql, its output answered.
  */
 async function psql(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
   const { found } = await target(req, ctx);
   const sql = typeof req.flags.command === "string" ? req.flags.command : req.args.join(" ");
-  if (!sql.trim()) throw new AddonError('give the SQL to run: paas pg:psql -c "select 1" -a APP');
+  if (!sql.trim()) {
+    const { POSTGRES_USER: user, POSTGRES_PASSWORD: password, POSTGRES_DB: db } = found.env;
+    const url = `postgres://${user}:${encodeURIComponent(password ?? "")}@${hostFor(found.addon, req.app ?? "")}:5432/${db}`;
+    return {
+      run: {
+        image: found.info.Config.Image,
+        command: 'exec psql "$PAAS_PSQL_URL"',
+        env: { PAAS_PSQL_URL: url },
+      },
+    };
+  }
   const out = new PassThrough();
   let text = "";
   out.on("data", (d: Buffer) => {

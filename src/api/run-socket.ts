@@ -195,6 +195,7 @@ class Session {
         memory: req.memory,
         tty: req.tty,
         term: req.term,
+        image: req.image ?? undefined,
         mode: "attached",
       },
       release,

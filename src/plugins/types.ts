@@ -85,6 +85,11 @@ export interface CommandResult {
    * instead of JSON, and the CLI writes it to stdout or to `-o FILE`.
    */
   file?: { path: string; name: string; type?: string };
+  /**
+   * A one-off the CLI then runs attached, as `paas run` does, on a platform service image
+   * (paas.kind=service) with the app's config and networks; `env` is added to it.
+   */
+  run?: { image: string; command: string; env?: Record<string, string> };
 }
 
 export type CommandHandler = (

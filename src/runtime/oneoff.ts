@@ -23,6 +23,8 @@ export interface OneOffRequest {
   process?: OneOffProcess;
   cronJob?: string;
   scheduledAt?: string;
+  /** A platform service image to run instead of the release's (checked: paas.kind=service). */
+  image?: string;
 }
 
 /** A created one-off container. */
@@ -64,9 +66,24 @@ export class OneOffs {
     return release;
   }
 
+  /**
+   * A one-off may run a platform service image (built by setup, labelled paas.kind=service:
+   * psql in paas/postgres) with the app's config and networks; never another app's image.
+   */
+  private async serviceImage(image: string): Promise<string> {
+    const info = await this.docker.images.inspect(image);
+    const labels = info?.Config?.Labels ?? {};
+    if (labels[LABEL.managed] !== "true" || labels[LABEL.kind] !== "service")
+      throw invalid(
+        `${image} is not a platform service image (paas.kind=service): a one-off runs only those or the release's`,
+      );
+    return image;
+  }
+
   /** Create (not start) a one-off container of the current release. */
   async create(app: AppName, req: OneOffRequest, release?: Release): Promise<OneOff> {
-    const rel = release ?? (await this.currentRelease(app));
+    let rel = release ?? (await this.currentRelease(app));
+    if (req.image) rel = { ...rel, image: await this.serviceImage(req.image) };
     const process = req.process ?? "run";
     const number = await this.store.runs.nextNumber(app);
     const limits = limitsFor(await this.store.resources.get(app), process, {

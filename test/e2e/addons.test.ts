@@ -1,9 +1,10 @@
+import { spawn } from "node:child_process";
 import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Platform } from "../helpers/platform.js";
+import { Platform, ROOT } from "../helpers/platform.js";
 
 // Issue 11 end to end: a Node app using the `pg` package gets a postgres add-on, writes a
 // row and reads it back through the router; the row survives a redeploy, a platform
@@ -43,6 +44,29 @@ describe("postgres and redis add-ons", () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
     throw new Error(`GET ${urlPath}: last answer ${last.status} ${last.body}`);
+  }
+
+  /** The CLI with `input` on its stdin (then closed), as a user pipes SQL into psql. */
+  function withStdin(
+    args: string[],
+    input: string,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, "dist/cli/main.js"), ...args], {
+        cwd: p.home,
+        env: p.env(),
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+      child.stdin.end(input);
+    });
   }
 
   const rows = async () => JSON.parse((await getUntil("/rows", (_b, s) => s === 200)).body) as string[];
@@ -129,6 +153,12 @@ describe("postgres and redis add-ons", () => {
     const sql = await p.cli(["pg:psql", "-a", app, "--command", "select count(*) as n from notes"]);
     expect(sql.code, sql.stderr).toBe(0);
     expect(sql.stdout).toMatch(/\n\s+1\n/);
+  });
+
+  it("pg:psql without SQL is a psql session in a one-off of the postgres image", async () => {
+    const session = await withStdin(["pg:psql", "-a", app], "select value from notes;\n\\q\n");
+    expect(session.code, session.stderr).toBe(0);
+    expect(session.stdout).toMatch(/value\s*\n-+\n\s*first\n\(1 row\)/);
   });
 
   it("a redis add-on is reachable from the app", async () => {

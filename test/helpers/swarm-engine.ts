@@ -1,11 +1,18 @@
 import { execFile, spawn } from "node:child_process";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import http from "node:http";
+import path from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 
 const exec = promisify(execFile);
+/** The repository (this file also runs compiled under dist-bench/ for `npm run bench -- swarm`). */
+const ROOT = ((dir: string) => {
+  while (!fs.existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})(import.meta.dirname);
 
 /**
  * A Docker engine of the test's own, as a single-node Swarm: a second dockerd in its own
@@ -60,6 +67,7 @@ export class SwarmEngine {
     await inNs("ip", "link", "set", "lo", "up");
     // `ip netns exec` would remount /sys without the cgroup mounts dockerd needs: nsenter
     // enters only the network namespace.
+    const daemonLog = await fsp.open(`${this.dir}/dockerd.log`, "w");
     const daemon = spawn(
       "nsenter",
       [
@@ -75,9 +83,10 @@ export class SwarmEngine {
         // The test registry speaks plain HTTP: allowed for this engine only (test setups only).
         `--insecure-registry=${this.engineIp}:5000`,
       ],
-      { stdio: ["ignore", (await fsp.open(`${this.dir}/dockerd.log`, "w")).fd, "ignore"], detached: true },
+      { stdio: ["ignore", daemonLog.fd, "ignore"], detached: true },
     );
     daemon.unref();
+    await daemonLog.close();
     const redis = spawn(
       "redis-server",
       [
@@ -118,6 +127,67 @@ export class SwarmEngine {
     }
   }
 
+  /** Port of the router in the worker container, published on engineIp only. */
+  readonly routerPort = 8080;
+
+  /**
+   * `paas server --roles worker,router` in a container on the namespace's attachable overlay
+   * network (PAAS_SWARM_NETWORK's default for `ns`), driving this engine through its socket,
+   * with a data dir of its own: node and the compiled tree are mounted read-only.
+   */
+  async startWorker(ns: string, env: Record<string, string>): Promise<void> {
+    await this.docker.createNetwork({
+      Name: `${ns}-swarm`,
+      Driver: "overlay",
+      Attachable: true,
+      Labels: { "paas.managed": "true", "paas.namespace": ns },
+    });
+    const port = `${this.routerPort}/tcp`;
+    const c = await this.docker.createContainer({
+      name: `${ns}-platform`,
+      Image: "paas/debian:bookworm",
+      Cmd: ["node", `${ROOT}/dist/cli/main.js`, "server", "--roles", "worker,router"],
+      Env: Object.entries({
+        PAAS_NAMESPACE: ns,
+        PAAS_DATA_DIR: "/var/lib/paas-worker",
+        PAAS_BIND: "0.0.0.0",
+        PAAS_HTTP_PORT: String(this.routerPort),
+        PAAS_HTTPS_PORT: "off",
+        PAAS_ROUTER_WORKERS: "0",
+        ...env,
+      }).map(([k, v]) => `${k}=${v}`),
+      Labels: { "paas.managed": "true", "paas.namespace": ns },
+      ExposedPorts: { [port]: {} },
+      HostConfig: {
+        NetworkMode: `${ns}-swarm`,
+        // Published on the namespace's own address only.
+        PortBindings: { [port]: [{ HostIp: this.engineIp, HostPort: String(this.routerPort) }] },
+        Binds: [
+          "/usr/bin/node:/usr/bin/node:ro",
+          "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
+          `${ROOT}:${ROOT}:ro`,
+          `${this.socket}:/var/run/docker.sock`,
+          // The registry's garbage collection runs where its storage is.
+          "/usr/bin/docker-registry:/usr/bin/docker-registry:ro",
+          ...(await fsp.stat(this.registryConfig).then(
+            () => [
+              `${this.registryConfig}:${this.registryConfig}:ro`,
+              `${this.dir}/registry:${this.dir}/registry`,
+            ],
+            () => [],
+          )),
+        ],
+      },
+    });
+    await c.start();
+    for (let i = 0; ; i++) {
+      const logs = String(await c.logs({ stdout: true, stderr: true }));
+      if (logs.includes("paas is running")) break;
+      if (i > 120) throw new Error(`platform container did not start:\n${logs}`);
+      await sleep(250);
+    }
+  }
+
   /** Debian's docker-registry in the namespace, storage under this engine's directory. */
   async startRegistry(): Promise<void> {
     await fsp.mkdir(`${this.dir}/registry`, { recursive: true });
@@ -135,12 +205,14 @@ export class SwarmEngine {
         "",
       ].join("\n"),
     );
+    const registryLog = await fsp.open(`${this.dir}/registry.log`, "w");
     const registry = spawn(
       "nsenter",
       [`--net=/var/run/netns/${this.netns}`, "docker-registry", "serve", this.registryConfig],
-      { stdio: ["ignore", (await fsp.open(`${this.dir}/registry.log`, "w")).fd, "ignore"], detached: true },
+      { stdio: ["ignore", registryLog.fd, "ignore"], detached: true },
     );
     registry.unref();
+    await registryLog.close();
     await fsp.writeFile(`${this.dir}/registry.pid`, String(registry.pid));
     for (let i = 0; ; i++) {
       const ok = await fetch(`http://${this.registry}/v2/`).then(

@@ -11,16 +11,13 @@ import { routerGet, SwarmEngine, sleep } from "../helpers/swarm-engine.js";
 // production (they must reach the tasks' overlay addresses: no IPVS, no routing mesh), with
 // their own data dir, as a worker on another host would.
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const ROUTER_PORT = 8080;
-
 describe("swarm scheduler on a 1-node swarm", () => {
   const engine = new SwarmEngine();
   const p = new Platform();
   const app = `sw-${Date.now().toString(36)}`;
   let repo = "";
   const host = () => `${app}.paas.test`;
-  const get = (urlPath = "/") => routerGet(engine.engineIp, ROUTER_PORT, host(), urlPath);
+  const get = (urlPath = "/") => routerGet(engine.engineIp, engine.routerPort, host(), urlPath);
   const psJson = async () =>
     JSON.parse((await p.cli(["ps", "--json", "--app", app])).stdout) as {
       name: string;
@@ -44,61 +41,18 @@ describe("swarm scheduler on a 1-node swarm", () => {
     expect(login.code, login.stderr).toBe(0);
     // Worker and router: in a container on the overlay, driving the test engine, with a
     // data dir of their own (a build worker on another host: the source comes through Redis).
-    await engine.docker.createNetwork({
-      Name: `${p.ns}-swarm`,
-      Driver: "overlay",
-      Attachable: true,
-      Labels: { "paas.managed": "true", "paas.namespace": p.ns },
+    await engine.startWorker(p.ns, {
+      ...common,
+      PAAS_DOMAIN: "paas.test",
+      PAAS_START_TIMEOUT: "30",
+      PAAS_DRAIN_SECONDS: "2",
+      PAAS_CHECK_UPTIME: "1",
+      PAAS_STOP_TIMEOUT: "3",
+      PAAS_RECONCILE_INTERVAL: "5",
+      PAAS_RELEASE_RETENTION: "2",
+      PAAS_REGISTRY: engine.registry,
+      PAAS_REGISTRY_CONFIG: engine.registryConfig,
     });
-    const c = await engine.docker.createContainer({
-      name: `${p.ns}-platform`,
-      Image: "paas/debian:bookworm",
-      Cmd: ["node", `${ROOT}/dist/cli/main.js`, "server", "--roles", "worker,router"],
-      Env: Object.entries({
-        ...common,
-        PAAS_NAMESPACE: p.ns,
-        PAAS_DATA_DIR: "/var/lib/paas-worker",
-        PAAS_DOMAIN: "paas.test",
-        PAAS_BIND: "0.0.0.0",
-        PAAS_HTTP_PORT: String(ROUTER_PORT),
-        PAAS_HTTPS_PORT: "off",
-        PAAS_ROUTER_WORKERS: "0",
-        PAAS_START_TIMEOUT: "30",
-        PAAS_DRAIN_SECONDS: "2",
-        PAAS_CHECK_UPTIME: "1",
-        PAAS_STOP_TIMEOUT: "3",
-        PAAS_RECONCILE_INTERVAL: "5",
-        PAAS_RELEASE_RETENTION: "2",
-        PAAS_REGISTRY: engine.registry,
-        PAAS_REGISTRY_CONFIG: engine.registryConfig,
-      }).map(([k, v]) => `${k}=${v}`),
-      Labels: { "paas.managed": "true", "paas.namespace": p.ns },
-      ExposedPorts: { [`${ROUTER_PORT}/tcp`]: {} },
-      HostConfig: {
-        NetworkMode: `${p.ns}-swarm`,
-        // Published on the namespace's own address only.
-        PortBindings: {
-          [`${ROUTER_PORT}/tcp`]: [{ HostIp: engine.engineIp, HostPort: String(ROUTER_PORT) }],
-        },
-        Binds: [
-          "/usr/bin/node:/usr/bin/node:ro",
-          "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
-          `${ROOT}:${ROOT}:ro`,
-          `${engine.socket}:/var/run/docker.sock`,
-          // The registry's garbage collection runs where its storage is.
-          "/usr/bin/docker-registry:/usr/bin/docker-registry:ro",
-          `${engine.registryConfig}:${engine.registryConfig}:ro`,
-          `${engine.dir}/registry:${engine.dir}/registry`,
-        ],
-      },
-    });
-    await c.start();
-    for (let i = 0; ; i++) {
-      const logs = String(await c.logs({ stdout: true, stderr: true }));
-      if (logs.includes("paas is running")) break;
-      if (i > 120) throw new Error(`platform container did not start:\n${logs}`);
-      await sleep(250);
-    }
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
   }, 300_000);

@@ -161,7 +161,7 @@ export function pluginRoutes(s: Services): express.Router {
         if (rec.release > 0) await restartApp(s, app, undefined, request.user);
       }
       if (result?.file) return sendFile(res, s.settings.dataDir, result.file);
-      res.json({ output: result?.output ?? "", data: result?.data ?? null });
+      res.json({ output: result?.output ?? "", data: result?.data ?? null, run: result?.run ?? null });
     }),
   );
 

@@ -5,6 +5,8 @@ import { ApiClient } from "../client.js";
 import { appOf, type Cli, clientOf, withAppOption } from "../context.js";
 import { loadCredentials } from "../credentials.js";
 import { formatTable, json } from "../output.js";
+import { runAttached } from "../run-session.js";
+import { CommandExit } from "./run.js";
 
 // `paas plugins*` (admin) and the commands plugins add. The CLI knows plugin commands only
 // by asking the API (GET /plugins/commands) and runs them through it: plugin code never runs
@@ -171,11 +173,42 @@ export function registerPluginCommands(program: Command, cli: Cli, commands: Plu
         );
         return;
       }
-      const res = (await answer.json()) as { output: string; data: unknown };
+      const res = (await answer.json()) as { output: string; data: unknown; run?: PluginRun | null };
       if (opts.json) return cli.io.out(json(res.data));
       if (res.output) cli.io.write(res.output.endsWith("\n") ? res.output : `${res.output}\n`);
+      if (res.run && app) await runPluginSession(cli, app, res.run);
     });
   }
+}
+
+/** A one-off a plugin command asks the CLI to run attached (pg:psql): `paas run` on a service image. */
+interface PluginRun {
+  image: string;
+  command: string;
+  env?: Record<string, string>;
+}
+
+async function runPluginSession(cli: Cli, app: string, r: PluginRun): Promise<void> {
+  const term = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const tty = Boolean(term.stdin.isTTY) && Boolean(term.stdout.isTTY);
+  const creds = loadCredentials(cli.env, cli.home);
+  const code = await runAttached({
+    api: creds.api,
+    token: creds.token,
+    app,
+    term,
+    request: {
+      command: r.command,
+      image: r.image,
+      tty,
+      env: r.env ?? {},
+      memory: null,
+      cols: tty ? (term.stdout.columns ?? null) : null,
+      rows: tty ? (term.stdout.rows ?? null) : null,
+      term: tty ? (cli.env.TERM ?? null) : null,
+    },
+  });
+  if (code !== 0) throw new CommandExit(code);
 }
 
 /** commander's option key for a flag: --dry-run -> dryRun. */
