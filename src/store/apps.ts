@@ -100,6 +100,12 @@ export class AppsStore {
         k.formationExplicit(name),
         k.unready(name),
         k.appLog(name),
+        k.drains(name),
+        k.drainStats(name),
+        k.drainBacklog(name),
+        k.drainSeq(name),
+        k.drained(name),
+        k.metrics(name),
         k.runSeq(name),
         k.cronLast(name),
       )
