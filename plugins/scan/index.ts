@@ -60,7 +60,13 @@ let chain: Promise<unknown> = Promise.resolve();
 /** Scans in progress in this worker, by key: a second release of the same image waits for the first. */
 const inFlight = new Map<string, Promise<ScanRecord>>();
 
-async function scan(ctx: Ctx, app: string, image: string): Promise<ScanRecord> {
+/** `beforeDone`: runs before the record says done (the dashboard's copy is there by then). */
+async function scan(
+  ctx: Ctx,
+  app: string,
+  image: string,
+  beforeDone?: (rec: ScanRecord) => Promise<void>,
+): Promise<ScanRecord> {
   const docker = ctx.docker;
   if (!docker) throw new Error("scanning needs a worker with Docker");
   const id = await imageId(docker, image);
@@ -100,6 +106,7 @@ async function scan(ctx: Ctx, app: string, image: string): Promise<ScanRecord> {
   });
   chain = job.catch(() => {});
   const saved = job.then(async (done) => {
+    await beforeDone?.(done).catch(() => {});
     await ctx.kv.set(key, done);
     return done;
   });
@@ -126,6 +133,14 @@ async function postBuild(args: TriggerArgs["post-build"], ctx: Ctx): Promise<und
   return undefined;
 }
 
+/** The dashboard links reports found in <data dir>/reports/<app>/v<N>/ (src/api/dashboard/reports.ts). */
+async function publish(ctx: Ctx, app: string, version: number, rec: ScanRecord): Promise<void> {
+  if (rec.status !== "done") return;
+  const dir = path.join(dataDir(ctx), "reports", app, `v${version}`);
+  await fsp.mkdir(dir, { recursive: true });
+  await fsp.copyFile(path.join(rec.dir, "report.html"), path.join(dir, "scan.html"));
+}
+
 /** Every release points at its image's scan; warn starts one in the background if there is none. */
 async function postRelease(args: TriggerArgs["post-release"], ctx: Ctx): Promise<undefined> {
   const policy = await policyOf(ctx, args.app);
@@ -135,12 +150,16 @@ async function postRelease(args: TriggerArgs["post-release"], ctx: Ctx): Promise
   const existing = await ctx.kv.get<ScanRecord>(`scan:${args.app}:${id}`);
   if (existing?.status === "done" && existing.summary) {
     ctx.out(`       Scan: ${summaryLine(existing.summary)}`);
+    await publish(ctx, args.app, args.version, existing);
     return undefined;
   }
   ctx.out(
     `-----> Scanning the image in the background: \`paas scan:report v${args.version}\` shows the result`,
   );
-  void scan(ctx, args.app, args.image).catch(() => {});
+  void scan(ctx, args.app, args.image, (rec) => publish(ctx, args.app, args.version, rec))
+    // A release that joined a scan in progress publishes when it ends (publishing twice is a copy).
+    .then((rec) => publish(ctx, args.app, args.version, rec))
+    .catch(() => {});
   return undefined;
 }
 

@@ -109,4 +109,5 @@ export const DASHBOARD_POLICIES: PolicyTable = {
   "POST /apps/:app/rollback": "app:write",
   "GET /apps/:app/live/logs": "app:logs",
   "GET /apps/:app/live/ps": "app:read",
+  "GET /apps/:app/reports/:version/:report": "app:read",
 };

@@ -56,6 +56,22 @@ describe("image scanning", () => {
     expect(saved.code, saved.stderr).toBe(0);
     expect(await fsp.readFile(html, "utf8")).toMatch(/<html[\s\S]*OpenSCAP/i);
 
+    // The dashboard links the report on the release's row and shows it (sandboxed).
+    const login = await fetch(`${p.apiUrl}/dashboard/login`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: p.token }).toString(),
+    });
+    const cookie = login.headers.getSetCookie()[0].split(";")[0];
+    const page = await (await fetch(`${p.apiUrl}/dashboard/apps/${app}`, { headers: { cookie } })).text();
+    const link = `/dashboard/apps/${app}/reports/v1/scan`;
+    expect(page).toContain(`href="${link}"`);
+    const shown = await fetch(`${p.apiUrl}${link}`, { headers: { cookie } });
+    expect(shown.status).toBe(200);
+    expect(shown.headers.get("content-security-policy")).toMatch(/^sandbox/);
+    expect(await shown.text()).toMatch(/OpenSCAP/);
+
     const sbom = await p.cli(["scan:sbom", "-a", app]);
     expect(sbom.code, sbom.stderr).toBe(0);
     const doc = JSON.parse(sbom.stdout) as {

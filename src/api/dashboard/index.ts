@@ -10,6 +10,7 @@ import { audit, guardRoutes } from "../route-policy.js";
 import type { Services } from "../services.js";
 import { dashboardLive } from "./live.js";
 import { dashboardPages } from "./pages.js";
+import { dashboardReports } from "./reports.js";
 import { csrfMatches, DashboardSessions, type Session } from "./sessions.js";
 import { type LayoutContext, Views } from "./view.js";
 
@@ -177,6 +178,7 @@ export function dashboardRouter(s: Services): express.Router {
   r.use("/apps/:app", loadApp(s.store));
   r.use(dashboardLive(s));
   r.use(dashboardPages(s, views, sessions));
+  r.use(dashboardReports(s));
 
   // Every page and form above gets authorize() in front of its handler.
   guardRoutes(r, DASHBOARD_POLICIES, s);

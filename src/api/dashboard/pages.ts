@@ -9,6 +9,7 @@ import { handle } from "../errors.js";
 import { createApp, restartApp, rollbackApp, scaleApp } from "../operations.js";
 import { appSummary, visibleApps } from "../routes/apps.js";
 import type { Services } from "../services.js";
+import { releaseReports } from "./reports.js";
 import type { DashboardSessions, Session } from "./sessions.js";
 import { processSummary, type Views } from "./view.js";
 
@@ -82,6 +83,12 @@ export function dashboardPages(s: Services, views: Views, sessions: DashboardSes
         deployed: current !== null,
         // Keys only: values stay off this page; the reveal page shows them on purpose.
         configKeys: Object.keys(config).sort(),
+        // Reports plugins published per release (the image scan's): links on the row.
+        reports: await releaseReports(
+          s.settings.dataDir,
+          name,
+          releases.slice(0, RELEASES_SHOWN).map((x) => x.version),
+        ),
         releases: releases.slice(0, RELEASES_SHOWN).map((x) => ({
           ...x,
           current: x.version === rec.release,
