@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { logplexFrame, octetFrame, syslogMessage } from "../../../src/logs/drains/frame.js";
+import { parseDrainUrl } from "../../../src/logs/drains/url.js";
 import {
   dockerSince,
   dockerTsKey,
@@ -10,8 +12,6 @@ import {
   rfc3339,
   splitMessage,
 } from "../../../src/logs/line.js";
-import { logplexFrame, octetFrame, syslogMessage } from "../../../src/logs/drains/frame.js";
-import { parseDrainUrl } from "../../../src/logs/drains/url.js";
 
 const line = (over: Partial<LogLine> = {}): LogLine => ({
   ts: "2026-11-27T10:00:00.123456+00:00",
@@ -44,7 +44,9 @@ describe("log lines", () => {
   });
 
   it("resumes from a cursor: since in seconds.nanos, and comparable keys", () => {
-    expect(dockerSince("2026-11-27T10:00:00.5Z")).toBe(`${Date.parse("2026-11-27T10:00:00Z") / 1000}.500000000`);
+    expect(dockerSince("2026-11-27T10:00:00.5Z")).toBe(
+      `${Date.parse("2026-11-27T10:00:00Z") / 1000}.500000000`,
+    );
     // Docker trims trailing zeros: .5 comes after .123456789 only once widths agree.
     expect(dockerTsKey("2026-11-27T10:00:00.5Z") > dockerTsKey("2026-11-27T10:00:00.123456789Z")).toBe(true);
   });
@@ -76,7 +78,11 @@ describe("drain frames", () => {
   });
 
   it("writes Logplex frames as Heroku's HTTPS drains do", () => {
-    const l = line({ ts: "2012-11-30T06:45:29+00:00", process: "web.3", message: "State changed from starting to up" });
+    const l = line({
+      ts: "2012-11-30T06:45:29+00:00",
+      process: "web.3",
+      message: "State changed from starting to up",
+    });
     // Heroku's documented example frame is "83 <40>1 ..."; our priority <190> is one byte longer.
     expect(logplexFrame(l)).toBe(
       "84 <190>1 2012-11-30T06:45:29+00:00 host app web.3 - State changed from starting to up\n",
@@ -84,11 +90,16 @@ describe("drain frames", () => {
   });
 
   it("accepts the drain URLs Heroku does, and says what is wrong with others", () => {
-    expect(parseDrainUrl("syslog+tls://logs.example.com:6514")).toMatchObject({ kind: "syslog+tls", port: 6514 });
+    expect(parseDrainUrl("syslog+tls://logs.example.com:6514")).toMatchObject({
+      kind: "syslog+tls",
+      port: 6514,
+    });
     expect(parseDrainUrl("https://user:pw@example.com/drain")).toMatchObject({ kind: "https", port: 443 });
     expect(parseDrainUrl("syslog+udp://127.0.0.1:514")).toMatchObject({ kind: "syslog+udp" });
     expect(parseDrainUrl("syslog://example.com")).toEqual({ error: expect.stringContaining("need a port") });
-    expect(parseDrainUrl("ftp://example.com")).toEqual({ error: expect.stringContaining("start with syslog://") });
+    expect(parseDrainUrl("ftp://example.com")).toEqual({
+      error: expect.stringContaining("start with syslog://"),
+    });
     expect(parseDrainUrl("not a url")).toEqual({ error: expect.stringContaining("is not a URL") });
   });
 });
