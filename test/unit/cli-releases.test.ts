@@ -247,12 +247,12 @@ describe("ps, ps:restart, ps:stop", () => {
     });
     expect((await paas(["ps", "-a", "shop"])).stdout).toBe(
       [
-        "NAME      STATE     UPTIME  RELEASE  RESTARTS  COMMAND",
-        "web.1     up        2m 3s   v3       0         npm start",
-        "web.2     starting  5s      v3       0         npm start",
-        "web.3     up        1h 5m   v3       0         npm start",
-        "worker.1  crashed   -       -        4         npm start",
-        "worker.2  stopped   -       v3       0",
+        "NAME      STATE     UPTIME  RELEASE  RESTARTS  CPU  MEMORY  COMMAND",
+        "web.1     up        2m 3s   v3       0         -    -       npm start",
+        "web.2     starting  5s      v3       0         -    -       npm start",
+        "web.3     up        1h 5m   v3       0         -    -       npm start",
+        "worker.1  crashed   -       -        4         -    -       npm start",
+        "worker.2  stopped   -       v3       0         -    -",
         "",
       ].join("\n"),
     );
