@@ -305,6 +305,7 @@ export class Collector {
 /** web.1 from the process and instance labels (run.3 for one-offs). */
 function dynoOf(labels: Record<string, string>): string {
   const type = labels[LABEL.process] ?? "run";
-  const n = labels[LABEL.instance];
+  // Swarm tasks (swarm scheduler): the slot is in the task name, <service>.<slot>.<task id>.
+  const n = labels[LABEL.instance] ?? labels["com.docker.swarm.task.name"]?.split(".")[1];
   return n ? `${type}.${n}` : type;
 }

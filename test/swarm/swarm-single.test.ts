@@ -177,6 +177,19 @@ describe("swarm scheduler on a 1-node swarm", () => {
     expect(human.stdout).toMatch(/NAME\s+NODE\s+STATE/);
   });
 
+  it("runs a one-off of the release and shows the tasks' output in paas logs", async () => {
+    const run = await p.cli(["run", "--no-tty", "--app", app, "--", "sh", "-c", "echo one-off says $DYNO"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("one-off says run.");
+    let logs = "";
+    for (let i = 0; i < 40 && !/app\[web\.\d\]: .*url:\//.test(logs); i++) {
+      await get();
+      await sleep(500);
+      logs = (await p.cli(["logs", "-n", "200", "--app", app])).stdout;
+    }
+    expect(logs, logs).toMatch(/app\[web\.\d\]: .*url:\//);
+  });
+
   it("rolls back to the previous release", async () => {
     const before = JSON.parse((await p.cli(["releases", "--json", "--app", app])).stdout) as {
       version: number;

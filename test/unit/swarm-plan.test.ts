@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/config.js";
 import type { NodeInfo, TaskInfo } from "../../src/docker/services.js";
+import { parseConstraint } from "../../src/runtime/swarm/nodes.js";
 import { planService, serviceName } from "../../src/runtime/swarm/plan.js";
+import { registryRepo, tagsToRemove } from "../../src/runtime/swarm/registry.js";
 import {
   type AppService,
   backendsOfTasks,
@@ -178,5 +180,27 @@ describe("scheduler settings", () => {
     );
     expect(() => loadSettings({ PAAS_REGISTRY: "https://r.example/x" })).toThrow("PAAS_REGISTRY");
     expect(() => loadSettings({ PAAS_SWARM_NETWORK: "bad name" })).toThrow("PAAS_SWARM_NETWORK");
+  });
+});
+
+describe("placement constraints and registry retention", () => {
+  it("takes Swarm's constraint forms and names what is wrong otherwise", () => {
+    expect(parseConstraint("node.labels.zone==a")).toBe("node.labels.zone==a");
+    expect(parseConstraint(" node.role != manager ")).toBe("node.role!=manager");
+    expect(parseConstraint("node.hostname==web-1")).toBe("node.hostname==web-1");
+    for (const bad of [
+      "zone=a",
+      "node.labels.zone=a",
+      "node.labels.zone==",
+      "rm -rf /",
+      "node.labels.a==b c",
+    ]) {
+      expect(() => parseConstraint(bad)).toThrow("is not a placement constraint");
+    }
+  });
+
+  it("removes only release tags that no kept release uses", () => {
+    expect(tagsToRemove(["v1", "v2", "v3", "v4", "latest"], new Set(["v3", "v4"]))).toEqual(["v1", "v2"]);
+    expect(registryRepo("10.0.0.2:5000", "paas", "demo")).toBe("10.0.0.2:5000/paas/demo");
   });
 });
