@@ -65,7 +65,8 @@ async function psReport(args: TriggerArgs["ps-report"], ctx: Ctx) {
   const lines = ["=== add-ons"];
   for (const a of addons) {
     const vars = a.attachments.filter((t) => t.app === args.app).map((t) => configVar(t.as));
-    lines.push(`${a.name} (${a.service}) as ${vars.join(", ")}: ${life ? await life.state(a) : "?"}`);
+    // The API's plugin host has no Docker: the state only where it is known (`addons:info` asks a worker).
+    lines.push(`${a.name} (${a.service}) as ${vars.join(", ")}${life ? `: ${await life.state(a)}` : ""}`);
   }
   return { lines };
 }

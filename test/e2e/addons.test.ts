@@ -101,6 +101,9 @@ describe("postgres and redis add-ons", () => {
     const list = await p.cli(["addons", "-a", app]);
     expect(list.stdout).toContain(pg);
     expect(list.stdout).toContain(`${app} as DATABASE_URL`);
+    // paas ps lists the app's add-ons under its processes (ps-report).
+    const ps = await p.cli(["ps", "-a", app]);
+    expect(ps.stdout).toContain(`${pg} (postgres) as DATABASE_URL`);
   });
 
   it("keeps the row across a redeploy", async () => {
