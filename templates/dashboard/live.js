@@ -2,6 +2,8 @@
 // CPU and memory every 2 seconds. Without this script the page still shows both as of its load.
 (() => {
   const log = document.getElementById("live-log");
+  // Start at the newest line (the box scrolls), so new lines are followed from the start.
+  if (log) log.scrollTop = log.scrollHeight;
   if (log && window.EventSource) {
     const max = 300;
     const source = new EventSource(log.dataset.stream);
