@@ -77,14 +77,19 @@ export async function startServer(
       `cannot reach Redis at ${settings.redisUrl} (${messageOf(err)}): run \`npm run setup\` or set PAAS_REDIS_URL`,
     );
   }
+  // Secrets at rest: one keyring (PAAS_SECRET_KEY, else the data dir's key), the platform's.
+  const keyring = loadKeyring(settings.dataDir, settings);
+  useKeyring(store, keyring);
+  try {
+    await checkKeyring(store, keyring);
+  } catch (err) {
+    store.redis.disconnect();
+    throw err;
+  }
   // A Redis that hangs without closing the connection counts as unreachable too.
   watchStore(store.redis, {
     onHung: () => log("redis stopped answering: reconnecting", { connection: "state" }),
   });
-  // Secrets at rest: one keyring (PAAS_SECRET_KEY, else the data dir's key), the platform's.
-  const keyring = loadKeyring(settings.dataDir, settings);
-  useKeyring(store, keyring);
-  await checkKeyring(store, keyring);
   const docker = connectDocker();
   // The plugins as this process's runtime sees them (with Docker): container-env, deploy triggers.
   const plugins = createPluginHost(settings, store, { docker, log: logger.child("plugins") });

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
 import net from "node:net";
@@ -8,7 +8,9 @@ import { promisify } from "node:util";
 import Docker from "dockerode";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerContainers, Platform, REDIS_URL } from "../helpers/platform.js";
+import { dockerContainers, Platform, REDIS_URL, ROOT, sh } from "../helpers/platform.js";
+
+const CLI = path.join(ROOT, "dist/cli/main.js");
 
 // Secrets at rest and the platform's hardening, end to end: what Redis holds after
 // config:set, a release and a drain; secrets:rotate-key; the start-up migration of plain
@@ -128,6 +130,48 @@ describe("secrets at rest and hardening", () => {
       /^\$sb2\$/.test((await redis.hget(`${p.ns}:config:${app}`, "LEGACY")) ?? ""),
     );
     expect((await p.cli(["config:get", "LEGACY"], { cwd: repo })).stdout).toBe("plain-legacy-value\n");
+  });
+
+  it("a worker host with another key refuses to start; with PAAS_SECRET_KEY it starts", async () => {
+    const elsewhere = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-worker-"));
+    const env = {
+      ...process.env,
+      PAAS_NAMESPACE: p.ns,
+      PAAS_DATA_DIR: elsewhere,
+      PAAS_REDIS_URL: REDIS_URL,
+      PAAS_ROLES: "worker",
+      PAAS_BIND: "127.0.0.1",
+    };
+    try {
+      const refused = await sh(process.execPath, [CLI, "server"], { env });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(
+        /secrets key \([0-9a-f]{8}\) is not the platform's.*set PAAS_SECRET_KEY/,
+      );
+      // The API host's key, given as PAAS_SECRET_KEY: the worker starts (stopped at once).
+      const key = fs.readFileSync(path.join(p.dataDir, "secret.key"), "utf8").trim();
+      const child = spawn(process.execPath, [CLI, "server"], {
+        env: { ...env, PAAS_SECRET_KEY: key },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => {
+        out += d;
+      });
+      child.stderr.on("data", (d) => {
+        out += d;
+      });
+      await until(
+        "the worker to start",
+        async () => out.includes("paas is running") || child.exitCode !== null,
+      );
+      expect(out).toContain("paas is running");
+      const exited = new Promise((r) => child.on("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    } finally {
+      await fsp.rm(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it("app containers: no-new-privileges, capabilities dropped, a pids limit, memory, no host network or socket", async () => {
