@@ -74,13 +74,14 @@ export class Networks {
     }
   }
 
-  /** Disconnect a container; not connected (or gone) is fine. */
+  /** Disconnect a container; not connected, gone or being removed (it leaves anyway) is fine. */
   async disconnect(network: string, container: string): Promise<void> {
     try {
       await this.docker.getNetwork(network).disconnect({ Container: container, Force: true });
     } catch (err) {
       const code = statusOf(err);
-      if (code !== 404 && code !== 409 && !(code === 500 && /not connected/i.test(String(err)))) throw err;
+      const leaving = code === 500 && /not connected|marked for removal|no such container/i.test(String(err));
+      if (code !== 404 && code !== 409 && !leaving) throw err;
     }
   }
 
