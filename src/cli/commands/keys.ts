@@ -45,7 +45,9 @@ export function formatRotate(r: RotateReport): string[] {
     lines.push(
       `${r.remaining} values changed meanwhile and still use an older key (kept readable): run it again`,
     );
-  else if (!r.rotated)
+  else if (r.rotated)
+    lines.push("Hosts that get the key through PAAS_SECRET_KEY need the new one: the API host's secret.key");
+  else
     lines.push(
       "To change the key itself: set a new PAAS_SECRET_KEY (old one in PAAS_SECRET_KEY_PREVIOUS) and run this again",
     );
