@@ -36,10 +36,15 @@ describe("postgres and redis add-ons", () => {
   });
 
   /** GET through the router until it answers `want` (bounded: the app or its database may be restarting). */
-  async function getUntil(urlPath: string, want: (body: string, status: number) => boolean, tries = 60) {
+  async function getUntil(
+    urlPath: string,
+    want: (body: string, status: number) => boolean,
+    tries = 60,
+    host = app,
+  ) {
     let last = { status: 0, body: "" };
     for (let i = 0; i < tries; i++) {
-      last = await p.get(app, urlPath).catch((e) => ({ status: 0, body: String(e), headers: {} }));
+      last = await p.get(host, urlPath).catch((e) => ({ status: 0, body: String(e), headers: {} }));
       if (want(last.body, last.status)) return last;
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -175,6 +180,39 @@ describe("postgres and redis add-ons", () => {
     expect(descriptions).toContain("Set REDIS_URL (addons:create)");
     const ping = await p.cli(["redis:cli", "PING", "-a", app]);
     expect(ping.stdout.trim()).toBe("PONG");
+  });
+
+  it("attaches the same database to a second app, which reads the row by its own name; detach unsets it", async () => {
+    const other = `${app}-b`;
+    const repo2 = await p.fixtureRepo("addons-pg");
+    temps.push(repo2);
+    expect((await p.cli(["apps:create", other], { cwd: repo2 })).code).toBe(0);
+    const attached = await p.cli(["addons:attach", pg, "-a", other]);
+    expect(attached.code, attached.stderr).toBe(0);
+    const cfg = JSON.parse((await p.cli(["config", "--json", "-a", other])).stdout) as Record<string, string>;
+    expect(cfg.DATABASE_URL).toContain(`@${pg}.${other}.internal:5432/`);
+    const pushed = await p.git(["push", "-f", "paas", "HEAD:main"], repo2);
+    expect(pushed.code, pushed.stdout + pushed.stderr).toBe(0);
+    const read = await getUntil("/rows", (_b, s) => s === 200, 60, other);
+    expect(JSON.parse(read.body)).toEqual(["first"]);
+
+    const detached = await p.cli(["addons:detach", pg, "-a", other]);
+    expect(detached.code, detached.stderr).toBe(0);
+    const after = JSON.parse((await p.cli(["config", "--json", "-a", other])).stdout) as Record<
+      string,
+      string
+    >;
+    expect(after.DATABASE_URL).toBeUndefined();
+    expect((await p.cli(["apps:destroy", other, "--confirm", other])).code).toBe(0);
+  });
+
+  it("a bad add-on request is a clear 4xx, not a crash", async () => {
+    const bad = await p.cli(["addons:create", "mysql", "-a", app]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('unknown add-on service "mysql": use postgres or redis');
+    const missing = await p.cli(["addons:info", "postgres-nope"]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('add-on "postgres-nope" does not exist');
   });
 
   it("destroy asks for confirmation; destroying the app keeps its add-ons' data", async () => {
