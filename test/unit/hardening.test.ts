@@ -20,11 +20,12 @@ async function tarOf(entries: { name: string; type?: string; linkname?: string }
   const out = fs.createWriteStream(file);
   pack.pipe(out);
   for (const e of entries) {
-    const type = (e.type ?? "file") as "file";
-    pack.entry({ name: e.name, type, linkname: e.linkname }, type === "file" ? "x" : undefined);
+    const header = { name: e.name, type: (e.type ?? "file") as "file", linkname: e.linkname };
+    if (header.type === "file") pack.entry(header, "x");
+    else pack.entry(header);
   }
   pack.finalize();
-  await new Promise((r) => out.on("close", r));
+  await new Promise<void>((r) => out.on("close", () => r()));
   return file;
 }
 
