@@ -55,6 +55,10 @@ async function imageId(docker: DockerParts, image: string): Promise<string> {
   return info.Id.replace(/^sha256:/, "").slice(0, 16);
 }
 
+/** A scan said to be running for this long was interrupted (its worker stopped). */
+const STALE_MS = 10 * 60_000;
+const stale = (r: ScanRecord) => Date.now() - Date.parse(r.startedAt) > STALE_MS;
+
 /** Scans run one at a time per worker (the machine is small; a push never waits on a warn scan). */
 let chain: Promise<unknown> = Promise.resolve();
 /** Scans in progress in this worker, by key: a second release of the same image waits for the first. */
@@ -75,6 +79,8 @@ async function scan(
   if (existing?.status === "done") return existing;
   const running = inFlight.get(key);
   if (running) return running;
+  // Another worker is on it; a record older than that was left by a worker that stopped.
+  if (existing?.status === "running" && !stale(existing)) return existing;
   const rec: ScanRecord = {
     app,
     image,
@@ -196,6 +202,11 @@ async function recordFor(req: CommandRequest, ctx: Ctx): Promise<{ version: numb
 
 async function report(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
   const { version, rec } = await recordFor(req, ctx);
+  if (rec.status === "running" && stale(rec))
+    return {
+      output: `The scan of v${version} was interrupted (its worker stopped); the next release of this image scans it again.\n`,
+      data: rec,
+    };
   if (rec.status === "running")
     return { output: `The scan of v${version} is still running; try again shortly.\n`, data: rec };
   if (rec.status === "error") return { output: `The scan of v${version} failed: ${rec.error}\n`, data: rec };
