@@ -19,12 +19,14 @@ const run = promisify(execFile);
 /** Build bridges are named pbuild<hash> (Linux allows 15 characters); one rule covers all. */
 export const BRIDGE_PREFIX = "pbuild";
 
-export function buildNetworkName(namespace: string): string {
-  return `${namespace}-builds`;
-}
+/**
+ * One network for every platform on this host (builds on it cannot see each other anyway):
+ * a network per namespace would take one of Docker's few address pools each.
+ */
+export const BUILD_NETWORK = "paas-builds";
 
-export function bridgeName(namespace: string): string {
-  return `${BRIDGE_PREFIX}${crypto.createHash("sha256").update(namespace).digest("hex").slice(0, 8)}`;
+export function bridgeName(network: string): string {
+  return `${BRIDGE_PREFIX}${crypto.createHash("sha256").update(network).digest("hex").slice(0, 8)}`;
 }
 
 /** The iptables arguments of the one rule (without -C / -I). */
@@ -57,10 +59,11 @@ export async function buildNetwork(
 ): Promise<string | undefined> {
   if (settings.buildNetwork !== "isolated")
     return settings.buildNetwork === "default" ? undefined : settings.buildNetwork;
-  const name = buildNetworkName(settings.namespace);
-  await docker.networks.ensure(name, ownedLabels(settings.namespace, { [LABEL.kind]: "build-network" }), {
+  const name = BUILD_NETWORK;
+  // Labelled as the host's, not one namespace's: a namespace's clean-up must not remove it.
+  await docker.networks.ensure(name, ownedLabels("host", { [LABEL.kind]: "build-network" }), {
     options: {
-      "com.docker.network.bridge.name": bridgeName(settings.namespace),
+      "com.docker.network.bridge.name": bridgeName(name),
       "com.docker.network.bridge.enable_icc": "false",
     },
   });

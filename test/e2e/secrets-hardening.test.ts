@@ -267,7 +267,7 @@ describe("secrets at rest and hardening", () => {
       for (const name of ["listener", "gateway-listener", "api", "api-bridge", "redis", "redis-gw"])
         expect(out).toMatch(new RegExp(`^remote:\\s+PROBE ${name} BLOCKED`, "m"));
       expect(out).not.toMatch(/^remote:\s+PROBE \S+ REACHED/m);
-      const nets = await docker.listNetworks({ filters: JSON.stringify({ name: [`${p.ns}-builds`] }) });
+      const nets = await docker.listNetworks({ filters: JSON.stringify({ name: ["paas-builds"] }) });
       expect(nets[0]?.Options?.["com.docker.network.bridge.enable_icc"]).toBe("false");
       await fsp.rm(dir, { recursive: true, force: true });
     } finally {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { bridgeName, hostRejectRule } from "../../src/builder/build-network.js";
+import { BUILD_NETWORK, bridgeName, hostRejectRule } from "../../src/builder/build-network.js";
 import { checkTar, checkTree, entryProblem, isInside, UnsafeSource } from "../../src/builder/safe-paths.js";
 import { sameSecret } from "../../src/git/http.js";
 import { parseGitCommand } from "../../src/git/ssh.js";
@@ -161,8 +161,8 @@ describe("app containers", () => {
 
 describe("the build network", () => {
   it("bridge names fit Linux's 15 characters and one rule covers them all", () => {
-    expect(bridgeName("t0123abcd").length).toBeLessThanOrEqual(15);
-    expect(bridgeName("paas")).toMatch(/^pbuild[0-9a-f]{8}$/);
+    expect(bridgeName(BUILD_NETWORK).length).toBeLessThanOrEqual(15);
+    expect(bridgeName(BUILD_NETWORK)).toMatch(/^pbuild[0-9a-f]{8}$/);
     expect(hostRejectRule()).toEqual([
       "INPUT",
       "-i",
