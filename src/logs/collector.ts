@@ -45,6 +45,10 @@ export class Collector {
   private queue: Promise<void> = Promise.resolve();
   /** Last Docker timestamp read per container: ahead of the stored one until the writer flushes. */
   private lastTs = new Map<string, string>();
+  /** Current name of containers renamed since attach (deploys rename into the slot's name). */
+  private names = new Map<string, string>();
+  /** One-offs read from their creation on: their start must not follow them a second time. */
+  private oneOffs = new Set<string>();
 
   constructor(
     private readonly namespace: string,
@@ -130,7 +134,9 @@ export class Collector {
       this.died.delete(e.id);
       this.writer.emit(app, who.process, `Starting process with command \`${who.command}\``);
       this.writer.emit(app, who.process, "State changed from starting to up");
-      await this.attach(e.id, who);
+      // A one-off seen at its creation is already read (and may have ended by now: following
+      // it again from Docker's start would repeat its lines).
+      if (!this.oneOffs.has(e.id)) await this.attach(e.id, who);
     } else if (action === "kill") {
       const sig = Number(a.signal);
       const name = sig === 9 ? "SIGKILL" : sig === 15 ? "SIGTERM" : a.signal ? `signal ${a.signal}` : "";
@@ -148,8 +154,20 @@ export class Collector {
         this.writer.emit(app, proc, "State changed from up to crashed");
         this.died.add(e.id);
       }
+    } else if (action === "rename") {
+      // A deploy starts `app.web.1.v3` and renames it to its slot `app.web.1`: ps matches
+      // figures by the current name.
+      const name = (a.name ?? "").replace(/^\//, "");
+      const old = (a.oldName ?? "").replace(/^\//, "");
+      if (!name) return;
+      this.names.set(e.id, name);
+      const sample = this.samples.get(e.id);
+      if (sample) sample.name = name;
+      if (old) await this.store.metrics.forget(app, old).catch(() => {});
     } else if (action === "destroy") {
       const att = this.attached.get(e.id);
+      this.names.delete(e.id);
+      this.oneOffs.delete(e.id);
       this.died.delete(e.id);
       this.stopping.delete(e.id);
       // Read to the end first (the follow stream ends by itself), then forget the cursor.
@@ -254,6 +272,7 @@ export class Collector {
           entry.stopStats?.();
         },
       );
+      this.oneOffs.add(id);
     } catch (err) {
       this.attached.delete(id);
       this.log("collector could not attach to a one-off", {
@@ -280,7 +299,8 @@ export class Collector {
   private async watchStats(id: string, entry: Attached, who: Who): Promise<void> {
     entry.stopStats = await this.docker.streams.stats(
       id,
-      (s) => this.samples.set(id, { app: who.app, process: who.process, name: who.name, s }),
+      (s) =>
+        this.samples.set(id, { app: who.app, process: who.process, name: this.names.get(id) ?? who.name, s }),
       () => this.samples.delete(id),
     );
   }

@@ -1,0 +1,97 @@
+import fsp from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Platform, ROOT, sh } from "../helpers/platform.js";
+
+// What a new user ran into (QA): figures missing from `paas ps` for every container a deploy
+// or restart started, a detached one-off's output twice in `paas logs`, and `paas run` on a
+// terminal that reports no size (`script ... /dev/null`) refused outright.
+
+interface Proc {
+  name: string;
+  state: string;
+  memoryBytes?: number;
+}
+
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  tries = 120,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe("a new user's first app", () => {
+  const p = new Platform();
+  const app = `qa-${Date.now().toString(36)}`;
+  let repo = "";
+
+  beforeAll(async () => {
+    await p.start();
+    const login = await p.cli(["login", "--api", p.apiUrl, "--token", p.token]);
+    expect(login.code, login.stderr).toBe(0);
+    repo = await p.fixtureRepo("dockerfile-hello");
+    const created = await p.cli(["apps:create", app], { cwd: repo });
+    expect(created.code, created.stderr).toBe(0);
+    const push = await p.git(["push", "paas", "main"], repo);
+    expect(push.code, push.stderr).toBe(0);
+  }, 180_000);
+
+  afterAll(async () => {
+    await p.cli(["apps:destroy", app, "--confirm", app]);
+    await p.stop();
+    if (repo) await fsp.rm(repo, { recursive: true, force: true });
+  });
+
+  const upWithFigures = async () => {
+    const res = await p.cli(["ps", "--json", "-a", app]);
+    const list = JSON.parse(res.stdout) as Proc[];
+    const up = list.filter((x) => x.state === "up");
+    return up.length > 0 && up.every((x) => typeof x.memoryBytes === "number") ? up : null;
+  };
+
+  it("ps shows CPU and memory for the containers a deploy started (renamed into their slot)", async () => {
+    const up = await until("figures for every running container after the push", upWithFigures);
+    expect(up.map((x) => x.name)).toEqual(["web.1"]);
+  });
+
+  it("and for the ones a restart started", async () => {
+    const res = await p.cli(["ps:restart", "-a", app]);
+    expect(res.code, res.stderr).toBe(0);
+    await until("figures after ps:restart", upWithFigures);
+  });
+
+  it("a detached one-off's output is in the logs once", async () => {
+    // Several at once: the repeat came when a one-off ended before its start event was handled.
+    const marker = `detached-${Date.now().toString(36)}`;
+    const runs = await Promise.all(
+      [1, 2, 3].map(() => p.cli(["run", "--detach", "-a", app, "--", "echo", marker])),
+    );
+    for (const res of runs) expect(res.code, res.stderr).toBe(0);
+    const dynos = runs.map((r) => r.stdout.trim());
+    const lines = await until("the one-offs' exits in the logs", async () => {
+      const logs = await p.cli(["logs", "-n", "500", "-a", app]);
+      const done = dynos.every((d) => logs.stdout.includes(`paas[${d}]: Process exited with status 0`));
+      return done ? logs.stdout.split("\n") : null;
+    });
+    for (const d of dynos)
+      expect(
+        lines.filter((l) => l.endsWith(`app[${d}]: ${marker}`)),
+        d,
+      ).toHaveLength(1);
+  });
+
+  it("paas run works on a terminal that reports no size", async () => {
+    const cli = path.join(ROOT, "dist/cli/main.js");
+    const cmd = `${JSON.stringify(process.execPath)} ${cli} run -a ${app} -- sh -c 'test -t 0 && echo on-a-tty; exit 4'`;
+    const res = await sh("script", ["-qefc", cmd, "/dev/null"], { env: p.env(), cwd: repo });
+    expect(res.stdout + res.stderr).not.toMatch(/cols must be/);
+    expect(res.stdout).toContain("on-a-tty");
+    expect(res.code).toBe(4);
+  });
+});
