@@ -109,7 +109,10 @@ export function runAttached(o: RunSessionOptions): Promise<number> {
       );
     });
     ws.on("open", () => {
-      ws.send(JSON.stringify({ type: "start", ...o.request }));
+      // A terminal may report 0x0 (`script ... /dev/null`, some CI consoles): no size then.
+      const { cols, rows } = o.request;
+      const size = cols && rows ? { cols, rows } : { cols: null, rows: null };
+      ws.send(JSON.stringify({ type: "start", ...o.request, ...size }));
     });
     ws.on("message", (raw: WebSocket.RawData, isBinary: boolean) => {
       const buf = Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw as Buffer);
