@@ -97,11 +97,24 @@ export class Services {
     }));
   }
 
-  /** Set a node's availability (active, pause, drain), keeping the rest of its spec. */
-  async setAvailability(idOrName: string, availability: "active" | "drain" | "pause"): Promise<void> {
+  /** Set a node's availability (active, pause, drain) and labels (null: remove), keeping the rest of its spec. */
+  async updateNode(
+    idOrName: string,
+    change: { availability?: "active" | "drain" | "pause"; labels?: Record<string, string | null> },
+  ): Promise<void> {
     const node = this.docker.getNode(idOrName);
     const info = (await node.inspect()) as RawNode;
-    await node.update({ version: info.Version?.Index, ...info.Spec, Availability: availability } as never);
+    const labels: Record<string, string> = { ...(info.Spec?.Labels ?? {}) };
+    for (const [k, v] of Object.entries(change.labels ?? {})) {
+      if (v === null) delete labels[k];
+      else labels[k] = v;
+    }
+    const spec = {
+      ...info.Spec,
+      Labels: labels,
+      Availability: change.availability ?? info.Spec?.Availability,
+    };
+    await node.update({ version: info.Version?.Index, ...spec } as never);
   }
 
   /** What a new host runs to join (`docker swarm join --token ... ADDR:2377`). */

@@ -53,7 +53,8 @@ export class SwarmEngine {
     return `${this.dir}/registry.yml`;
   }
 
-  async start(images: string[]): Promise<void> {
+  /** `swarmInit: false`: the caller initialises the swarm (SwarmCluster: on its LAN address). */
+  async start(images: string[], opts: { swarmInit?: boolean } = {}): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true });
     const ip = (...args: string[]) => exec("ip", args);
     const inNs = (...args: string[]) => exec("ip", ["netns", "exec", this.netns, ...args]);
@@ -72,6 +73,12 @@ export class SwarmEngine {
       "nsenter",
       [
         `--net=/var/run/netns/${this.netns}`,
+        // Its own UTS namespace too: the node's host name is the namespace's.
+        "unshare",
+        "--uts",
+        "sh",
+        "-c",
+        `hostname ${this.netns} && exec dockerd "$@"`,
         "dockerd",
         `--data-root=${this.dir}/data`,
         `--exec-root=${this.dir}/exec`,
@@ -120,7 +127,9 @@ export class SwarmEngine {
         );
       await sleep(250);
     }
-    await this.docker.swarmInit({ ListenAddr: `${this.engineIp}:2377`, AdvertiseAddr: this.engineIp });
+    if (opts.swarmInit !== false) {
+      await this.docker.swarmInit({ ListenAddr: `${this.engineIp}:2377`, AdvertiseAddr: this.engineIp });
+    }
     // It has no images: the base images come from the host's engine (docker save | load).
     for (const image of images) {
       await exec("sh", ["-c", `docker save ${image} | DOCKER_HOST=unix://${this.socket} docker load -q`]);

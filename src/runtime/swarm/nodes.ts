@@ -1,4 +1,4 @@
-import type { Services } from "../../docker/services.js";
+import type { NodeInfo, Services } from "../../docker/services.js";
 import { invalid, notFound } from "../../errors.js";
 
 /** What `paas nodes` and its friends ask of a manager node (through the queue, in a worker). */
@@ -20,6 +20,20 @@ export interface NodeRow {
   tasks: number;
 }
 
+/** Node label set while the platform takes a node's tasks out of the routes before draining it. */
+export const DRAINING_LABEL = "paas.draining";
+
+/** Nodes whose tasks may serve: ready, active, and not being drained. */
+export function servingNodes(nodes: NodeInfo[]): Set<string> {
+  return new Set(
+    nodes
+      .filter(
+        (n) => n.state === "ready" && n.availability === "active" && n.labels[DRAINING_LABEL] !== "true",
+      )
+      .map((n) => n.id),
+  );
+}
+
 /** One placement constraint as Swarm takes it: node.labels.zone==a, node.role!=manager, ... */
 export function parseConstraint(raw: string): string {
   const c = raw.trim();
@@ -35,7 +49,15 @@ export function parseConstraint(raw: string): string {
   return c.replace(/\s+/g, "");
 }
 
-export async function runClusterOp(services: Services, op: ClusterOp): Promise<unknown> {
+/**
+ * `beforeDrain` runs after the node is marked draining and before Swarm moves its tasks: the
+ * routes drop that node's tasks and their requests finish, so a drain fails no request.
+ */
+export async function runClusterOp(
+  services: Services,
+  op: ClusterOp,
+  beforeDrain: () => Promise<void> = async () => {},
+): Promise<unknown> {
   switch (op.action) {
     case "list": {
       const [nodes, tasks] = await Promise.all([
@@ -59,7 +81,13 @@ export async function runClusterOp(services: Services, op: ClusterOp): Promise<u
           `no node "${op.node}" in the swarm; see paas nodes (${nodes.map((n) => n.hostname).join(", ")})`,
         );
       }
-      await services.setAvailability(node.id, op.action === "drain" ? "drain" : "active");
+      if (op.action === "drain") {
+        await services.updateNode(node.id, { labels: { [DRAINING_LABEL]: "true" } });
+        await beforeDrain();
+        await services.updateNode(node.id, { availability: "drain", labels: { [DRAINING_LABEL]: null } });
+      } else {
+        await services.updateNode(node.id, { availability: "active", labels: { [DRAINING_LABEL]: null } });
+      }
       return { node: node.hostname, availability: op.action === "drain" ? "drain" : "active" };
     }
   }

@@ -15,7 +15,7 @@ import { runPhaseScript } from "../phase-script.js";
 import type { Slot } from "../plan.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
-import { type ClusterOp, runClusterOp } from "./nodes.js";
+import { type ClusterOp, runClusterOp, servingNodes } from "./nodes.js";
 import { planService } from "./plan.js";
 import { SwarmReconciler } from "./reconcile.js";
 import { ReleaseRegistry } from "./registry.js";
@@ -210,7 +210,15 @@ export class SwarmScheduler implements Scheduler {
   }
 
   cluster(op: ClusterOp): Promise<unknown> {
-    return runClusterOp(this.docker.services, op);
+    return runClusterOp(this.docker.services, op, async () => {
+      // Every app's route without the draining node's tasks, then their requests finish.
+      for (const app of await this.store.apps.list()) {
+        const record = await this.store.apps.get(app);
+        const release = record?.release ? await this.store.releases.get(app, record.release) : null;
+        if (release) await this.refreshRoute(app, release.port);
+      }
+      await sleep(this.settings.drainSeconds * 1000);
+    });
   }
 
   close(): void {
@@ -265,9 +273,15 @@ export class SwarmScheduler implements Scheduler {
     return appServiceOf(svc);
   }
 
+  /** Running tasks on nodes that may serve (not down, drained or being drained). */
   private async backends(serviceId: string, port: number) {
     const tasks = await this.docker.services.tasks({ service: [serviceId], "desired-state": ["running"] });
-    return backendsOfTasks(tasks, this.settings.swarmNetwork, port);
+    const serving = servingNodes(await this.docker.services.nodes());
+    return backendsOfTasks(
+      tasks.filter((t) => serving.has(t.nodeId)),
+      this.settings.swarmNetwork,
+      port,
+    );
   }
 
   /** Wait until each service runs its replicas, then run the checks on every new task. */
