@@ -15,6 +15,7 @@ import { DrainShipper } from "../../src/logs/drains/shipper.js";
 import { StreamWriter } from "../../src/logs/writer.js";
 import { parseAppName } from "../../src/names.js";
 import { type Store, storeOver } from "../../src/store/index.js";
+import { RouterLinesStore } from "../../src/store/router-lines.js";
 import { freePort, REDIS_URL, sweep } from "../helpers/platform.js";
 
 // Drains against receivers this test starts on loopback: TCP syslog (RFC 6587 octet
@@ -220,5 +221,20 @@ describe("log drains", () => {
       return [urls.tcp, urls.tls, urls.https, urls.udp].every((u) => s.get(u)?.delivered === 1301);
     });
     for (const u of [urls.tcp, urls.tls, urls.https]) expect(stats.get(u)?.dropped ?? 0).toBe(0);
+  });
+
+  it("sends the router's access lines too (written by the router's batched store)", async () => {
+    const lines = new RouterLinesStore(store.redis, store.keys, store.logs.cap);
+    const access = `at=info method=GET path="/" host=${app}.paas.test status=200 marker=${crypto.randomUUID()}`;
+    const ts = `${new Date().toISOString().slice(0, 23)}000+00:00`;
+    await lines.append(new Map([[app, [ts, access]]]));
+    await until("the access line at the tcp drain", () =>
+      octetFrames(Buffer.concat(tcpBytes)).some((f) => f.endsWith(access)),
+    );
+    const frame = octetFrames(Buffer.concat(tcpBytes)).find((f) => f.endsWith(access)) ?? "";
+    expect(RFC5424.exec(frame)?.slice(2)).toEqual(["paas", "router", access]);
+    // And the app's own stream still has it once.
+    const logged = (await store.logs.newest(app, 50)).filter(([, fields]) => fields.includes(access));
+    expect(logged).toHaveLength(1);
   });
 });
