@@ -15,7 +15,7 @@ export function parseAppName(raw: unknown): AppName {
   }
   if (raw.length > 30 || raw.length < 3) {
     throw invalid(
-      `app name "${printable(raw)}" must be 3-30 characters long (it is ${raw.length}); pick a shorter or longer name`,
+      `app name "${printable(raw)}" must be 3-30 characters long (it is ${raw.length}); pick a ${raw.length < 3 ? "longer" : "shorter"} name`,
     );
   }
   if (!APP_NAME.test(raw) || raw.includes("--")) {

@@ -22,8 +22,8 @@ describe("parseAppName", () => {
 
   it.each([
     ["upper case", "Upper", /"Upper" is invalid.*lower-case/],
-    ["too long", "a".repeat(40), /must be 3-30 characters long \(it is 40\)/],
-    ["too short", "ab", /must be 3-30 characters long \(it is 2\)/],
+    ["too long", "a".repeat(40), /must be 3-30 characters long \(it is 40\); pick a shorter name$/],
+    ["too short", "ab", /must be 3-30 characters long \(it is 2\); pick a longer name$/],
     ["a path", "../x", /"\.\.\/x" is invalid/],
     ["a leading digit", "1app", /"1app" is invalid.*starting with a letter/],
     ["a trailing dash", "app-", /"app-" is invalid.*not ending with a dash/],
