@@ -16,6 +16,7 @@ import type { Slot } from "../plan.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
 import { type ClusterOp, runClusterOp, servingNodes } from "./nodes.js";
+import { followTasks, tasksOutput } from "./output.js";
 import { planService } from "./plan.js";
 import { SwarmReconciler } from "./reconcile.js";
 import { ReleaseRegistry } from "./registry.js";
@@ -170,32 +171,13 @@ export class SwarmScheduler implements Scheduler {
     );
   }
 
-  /** Output of the app's tasks that run on this engine's node (other nodes: their worker). */
-  async logs(app: string, lines: number): Promise<string[]> {
-    const out: string[] = [];
-    for (const { task, name } of await this.localTasks(app)) {
-      const got = await this.docker.containers
-        .logs(task.containerId ?? "", { tail: lines, timestamps: true })
-        .catch(() => [] as string[]);
-      for (const l of got) {
-        const sp = l.indexOf(" ");
-        out.push(`${l.slice(0, sp)} app[${name}]: ${l.slice(sp + 1)}`);
-      }
-    }
-    return out.sort().slice(-lines);
+  /** Output of the app's tasks that run on this engine's node (other nodes: not yet). */
+  logs(app: string, lines: number): Promise<string[]> {
+    return tasksOutput(this.docker, this.appServices(app), app, lines);
   }
 
-  async follow(app: string, onLine: (line: string) => void): Promise<() => void> {
-    const stops: (() => void)[] = [];
-    for (const { task, name } of await this.localTasks(app)) {
-      const stop = await this.docker.containers
-        .follow(task.containerId ?? "", (l) => onLine(`app[${name}]: ${l}`))
-        .catch(() => null);
-      if (stop) stops.push(stop);
-    }
-    return () => {
-      for (const s of stops) s();
-    };
+  follow(app: string, onLine: (line: string) => void): Promise<() => void> {
+    return followTasks(this.docker, this.appServices(app), app, onLine);
   }
 
   async destroy(app: string): Promise<void> {
@@ -390,18 +372,6 @@ export class SwarmScheduler implements Scheduler {
     if (result.exitCode !== 0 && fatal)
       throw new DeployFailed(`${phase} command failed with exit code ${result.exitCode}`);
     if (result.exitCode !== 0) log(` !     ${phase} script failed with exit code ${result.exitCode}`);
-  }
-
-  private async localTasks(app: string): Promise<{ task: TaskInfo; name: string }[]> {
-    const services = await this.appServices(app);
-    const byId = new Map(services.map((s) => [s.id, s]));
-    const tasks = await this.docker.services.tasks({
-      label: [`${LABEL.app}=${app}`],
-      "desired-state": ["running"],
-    });
-    return tasks
-      .filter((t) => byId.has(t.serviceId) && t.containerId)
-      .map((task) => ({ task, name: `${byId.get(task.serviceId)?.type}.${task.slot}` }));
   }
 }
 
