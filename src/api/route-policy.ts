@@ -97,7 +97,9 @@ export function audit(
   deps.store.audit
     .record(entry)
     .catch((err) => deps.log("audit record failed", { error: messageOf(err), action: entry.action }));
-  if (entry.app && /^2|^3/.test(entry.result))
+  // Not for the app's own deletion: its stream is gone, and the line would start a new one that
+  // an app created later under the name would inherit (the audit trail keeps the deletion).
+  if (entry.app && /^2|^3/.test(entry.result) && entry.action !== "DELETE /apps/:app")
     deps.events?.emit(entry.app, "api", `${entry.action} by ${entry.user} from ${entry.addr}`);
 }
 

@@ -108,6 +108,8 @@ export class AppsStore {
         k.metrics(name),
         k.runSeq(name),
         k.cronLast(name),
+        // Limits set with resources:set: an app created later under this name starts clean.
+        k.resources(name),
       )
       .exec();
   }

@@ -94,4 +94,19 @@ describe("a new user's first app", () => {
     expect(res.stdout).toContain("on-a-tty");
     expect(res.code).toBe(4);
   });
+
+  it("an app created again under a destroyed app's name starts clean (no old logs or limits)", async () => {
+    const again = `${app}-again`;
+    expect((await p.cli(["apps:create", again])).code).toBe(0);
+    const set = await p.cli(["resources:set", "--memory", "256m", "web", "-a", again]);
+    expect(set.code, set.stderr).toBe(0);
+    const destroyed = await p.cli(["apps:destroy", again, "--confirm", again]);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect((await p.cli(["apps:create", again])).code).toBe(0);
+    const logs = await p.cli(["logs", "-a", again]);
+    expect(logs.stdout).not.toMatch(/DELETE \/apps\/:app|resources/);
+    const limits = await p.cli(["resources", "-a", again, "--json"]);
+    expect(limits.stdout).not.toContain("256");
+    await p.cli(["apps:destroy", again, "--confirm", again]);
+  });
 });
