@@ -116,11 +116,11 @@ export const domainsScenario: Scenario = {
         let t0 = performance.now();
         await store.domains.add(APP, [name]);
         const added = await Promise.all(routers.map((r, i) => seenAfter(agents[i], r.port, name, 200, t0)));
-        added.forEach((ms, i) => add[i].push(ms));
+        for (const [i, ms] of added.entries()) add[i].push(ms);
         t0 = performance.now();
         await store.domains.remove(APP, name);
         const gone = await Promise.all(routers.map((r, i) => seenAfter(agents[i], r.port, name, 404, t0)));
-        gone.forEach((ms, i) => remove[i].push(ms));
+        for (const [i, ms] of gone.entries()) remove[i].push(ms);
       }
     } finally {
       stopLoad = true;

@@ -1,8 +1,8 @@
 import { buildCacheScenario } from "./build-cache.js";
 import { deployScenario } from "./deploy.js";
-import { logsScenario } from "./logs.js";
 import { domainsScenario } from "./domains.js";
 import { httpsScenario } from "./https.js";
+import { logsScenario } from "./logs.js";
 import { routerScenario } from "./router.js";
 import { swarmScenario } from "./swarm.js";
 import type { Cleanup, Say } from "./util.js";

@@ -148,6 +148,8 @@ describe("the paas run wire protocol", () => {
     ).toEqual({
       type: "start",
       command: "bash",
+      // No image asked for: the app's current release (a plugin may name a service image).
+      image: null,
       tty: true,
       env: { A: "1" },
       memory: 256 * MiB,
