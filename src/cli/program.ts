@@ -71,6 +71,12 @@ export async function runCli(cli: Cli, argv: string[]): Promise<number> {
   // Commands plugins add (storage:*, networks:*, addons:*...) come from the API, when needed.
   await addPluginCommands(program, cli, argv);
   for (const cmd of [program, ...program.commands]) cmd.exitOverride();
+  // Bare `paas` prints the help on stdout and succeeds, as `heroku` does (commander's own
+  // answer is the help on stderr and exit 1).
+  if (argv.length <= 2) {
+    cli.io.write(program.helpInformation());
+    return 0;
+  }
   try {
     await program.parseAsync(argv);
     return 0;

@@ -242,6 +242,18 @@ beforeEach(() => {
   return () => fs.rmSync(home, { recursive: true, force: true });
 });
 
+describe("paas without a command", () => {
+  it("prints the help on stdout and exits 0; an unknown command still exits 1", async () => {
+    const bare = await paas([]);
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toMatch(/Usage: paas/);
+    expect(bare.stdout).toMatch(/config:set/);
+    const unknown = await paas(["no-such-command"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown command/);
+  });
+});
+
 describe("login, whoami, logout", () => {
   it("verifies the token, saves credentials and a netrc entry, and removes them again", async () => {
     const login = await paas(["login", "--api", api + "/", "--token", TOKEN], {});
