@@ -6,7 +6,26 @@ import { pino } from "pino";
 // log keys, not values.
 
 export type Level = "debug" | "info" | "warn" | "error";
+/**
+ * Log one line. Lines are at the logger's level (info unless the child was made with
+ * another); a line that is worse than that says so with `level` in its context:
+ * `log("job failed", { level: "error", app, error })`. The `level` key is the line's level,
+ * never a field of it.
+ */
 export type LogFn = (msg: string, ctx?: Record<string, unknown>) => void;
+
+const LEVELS = new Set<string>(["debug", "info", "warn", "error"]);
+
+/** The line's level (ctx.level when it names one, else the default) and its other fields. */
+export function lineLevel(
+  ctx: Record<string, unknown> | undefined,
+  fallback: Level,
+): { level: Level; fields?: Record<string, unknown> } {
+  if (!ctx || typeof ctx.level !== "string" || !LEVELS.has(ctx.level))
+    return { level: fallback, fields: ctx };
+  const { level, ...fields } = ctx;
+  return { level: level as Level, fields };
+}
 
 export interface Logger {
   child(ns: string, level?: Level): LogFn;
@@ -73,8 +92,9 @@ export function createLogger(min: Level, write: (line: string) => void = default
     child(ns: string, level: Level = "info"): LogFn {
       const child = root.child({ ns: `paas:${ns}` });
       return (msg, ctx) => {
-        if (ctx) child[level](ctx, msg);
-        else child[level](msg);
+        const line = lineLevel(ctx, level);
+        if (line.fields) child[line.level](line.fields, msg);
+        else child[line.level](msg);
       };
     },
   };

@@ -28,7 +28,7 @@ export function errorMiddleware(log: (msg: string, ctx?: Record<string, unknown>
         .json({ error: { code: "invalid_input", message: `bad request: ${messageOf(err)}` } });
       return;
     }
-    log("unexpected error", { method: req.method, path: req.path, error: messageOf(err) });
+    log("unexpected error", { level: "error", method: req.method, path: req.path, error: messageOf(err) });
     res.status(500).json({ error: { code: "internal", message: `internal error: ${messageOf(err)}` } });
   };
 }

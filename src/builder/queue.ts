@@ -49,7 +49,7 @@ export class BuildQueue {
       connection: this.connection,
       prefix: store.keys.bullPrefix(),
     });
-    this.queue.on("error", (err) => log("queue error", { error: messageOf(err) }));
+    this.queue.on("error", (err) => log("queue error", { level: "error", error: messageOf(err) }));
   }
 
   async enqueue(job: NewJob): Promise<string> {

@@ -38,7 +38,7 @@ export function startBuildWorker(
   logConnection(connection, log, "build worker");
   // Read-only view of the queue, to ask about other jobs' states.
   const inspector = new Queue<JobData>(QUEUE_NAME, { connection, prefix: store.keys.bullPrefix() });
-  inspector.on("error", (err) => log("queue inspector error", { error: messageOf(err) }));
+  inspector.on("error", (err) => log("queue inspector error", { level: "error", error: messageOf(err) }));
   const worker = new Worker<JobData>(
     QUEUE_NAME,
     async (job, token) => {
@@ -89,7 +89,12 @@ export function startBuildWorker(
         const message = messageOf(err);
         if (announced) {
           // The pusher was told it is live, and it is: report, do not contradict.
-          log("job failed after going live", { app: data.app, build: data.buildId, error: message });
+          log("job failed after going live", {
+            level: "error",
+            app: data.app,
+            build: data.buildId,
+            error: message,
+          });
           throw new UnrecoverableError(message);
         }
         for (const d of isPaasError(err) ? (err.details ?? []) : []) emit(d);
@@ -100,7 +105,13 @@ export function startBuildWorker(
           message,
           ...(isPaasError(err) ? { code: err.code } : {}),
         });
-        log("job failed", { app: data.app, build: data.buildId, error: message });
+        // A user's mistake (a build or release that failed) is a warning; anything else an error.
+        log("job failed", {
+          level: isPaasError(err) ? "warn" : "error",
+          app: data.app,
+          build: data.buildId,
+          error: message,
+        });
         // A user's mistake does not get better by retrying.
         throw new UnrecoverableError(message);
       } finally {
@@ -117,7 +128,7 @@ export function startBuildWorker(
       maxStalledCount: 0,
     },
   );
-  worker.on("error", (err) => log("queue error", { error: messageOf(err) }));
+  worker.on("error", (err) => log("queue error", { level: "error", error: messageOf(err) }));
   return {
     close: async () => {
       await worker.close();

@@ -127,7 +127,12 @@ export class CronScheduler {
       const due = dueTime(entry.job.schedule, new Date(after), now);
       if (!due) continue;
       const p = this.fire(entry, due).catch((err) =>
-        this.log("cron run failed", { app: entry.app, job: entry.job.id, error: messageOf(err) }),
+        this.log("cron run failed", {
+          level: "warn",
+          app: entry.app,
+          job: entry.job.id,
+          error: messageOf(err),
+        }),
       );
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));

@@ -61,7 +61,7 @@ export class HealthMonitor {
     try {
       for (const app of await this.store.apps.list()) {
         await this.app(app).catch((err) =>
-          this.log("health check pass failed", { app, error: messageOf(err) }),
+          this.log("health check pass failed", { level: "warn", app, error: messageOf(err) }),
         );
       }
     } catch (err) {
@@ -138,7 +138,13 @@ export class HealthMonitor {
       );
       const ctx = { app, process: proc, check: check.name, type: check.type };
       if (why)
-        this.log("health check failed", { ...ctx, why, failures: st.failures + 1, attempts: check.attempts });
+        this.log("health check failed", {
+          level: "warn",
+          ...ctx,
+          why,
+          failures: st.failures + 1,
+          attempts: check.attempts,
+        });
       const { failures, action } = afterProbe(check, st.failures, why === null, unready.has(c.Id));
       st.failures = failures;
       if (action === "restart") {

@@ -106,7 +106,7 @@ export class Reconciler {
       await this.removeOrphanApps(new Set(apps));
       await this.runtime.reconcilePlugins(this.log);
     } catch (err) {
-      this.log("reconcile failed", { error: messageOf(err) });
+      this.log("reconcile failed", { level: "error", error: messageOf(err) });
     }
   }
 

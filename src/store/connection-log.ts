@@ -16,7 +16,11 @@ export function logConnection(redis: Redis, log: Log, name: string): void {
     const error = err?.message ?? String(err);
     if (down && error === lastError) return;
     lastError = error;
-    log(down ? "redis connection still down" : "redis connection lost", { connection: name, error });
+    log(down ? "redis connection still down" : "redis connection lost", {
+      level: "warn",
+      connection: name,
+      error,
+    });
     down = true;
   });
   redis.on("ready", () => {

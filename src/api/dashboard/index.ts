@@ -222,7 +222,7 @@ export function dashboardRouter(s: Services): express.Router {
       });
       return;
     }
-    s.log("dashboard error", { method: req.method, path: req.path, error: messageOf(err) });
+    s.log("dashboard error", { level: "error", method: req.method, path: req.path, error: messageOf(err) });
     views.render(res, 500, "error.njk", {
       title: "Internal error",
       message: `Something went wrong on the platform: ${messageOf(err)}`,

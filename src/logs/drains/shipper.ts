@@ -67,7 +67,7 @@ export class DrainShipper {
         await this.shipOnce();
       } catch (err) {
         if (this.stopped) break;
-        this.log("drain shipper failed, retrying", { error: messageOf(err) });
+        this.log("drain shipper failed, retrying", { level: "warn", error: messageOf(err) });
         await new Promise((r) => setTimeout(r, 1000));
       }
     }

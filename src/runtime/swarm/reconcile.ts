@@ -68,7 +68,7 @@ export class SwarmReconciler {
           });
       }
     } catch (err) {
-      this.log("reconcile failed", { error: messageOf(err) });
+      this.log("reconcile failed", { level: "error", error: messageOf(err) });
     }
   }
 
