@@ -85,8 +85,10 @@ async function runHttpCheck(t: CheckTarget, check: HealthCheck, clock: CheckCloc
   const output: string[] = [];
   for (let attempt = 1; attempt <= check.attempts; attempt++) {
     if (!(await t.isAlive())) {
-      output.push(`${t.name} is not running`);
-      return { ok: false, output: [`health check "${check.name}" failed:`, ...output] };
+      return {
+        ok: false,
+        output: [`health check "${check.name}" failed: ${t.name} is not running`, ...output],
+      };
     }
     if (check.path && t.port !== null) {
       const res = await httpGet(
@@ -110,7 +112,14 @@ async function runHttpCheck(t: CheckTarget, check: HealthCheck, clock: CheckCloc
     }
     if (attempt < check.attempts) await clock.sleep(check.wait * 1000);
   }
-  return { ok: false, output: [`health check "${check.name}" failed for ${t.name}:`, ...output] };
+  // The first line is the summary, printed last under the attempts (the details): it reads
+  // complete on its own, with the last attempt's answer.
+  const last = output.at(-1)?.replace(/^attempt \d+\/\d+: /, "") ?? "no answer";
+  const tries = check.attempts === 1 ? "1 attempt" : `${check.attempts} attempts`;
+  return {
+    ok: false,
+    output: [`health check "${check.name}" failed for ${t.name} after ${tries} (last: ${last})`, ...output],
+  };
 }
 
 function httpGet(

@@ -1,3 +1,5 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import type Docker from "dockerode";
 import { describe, expect, it } from "vitest";
 import { parseAppJson } from "../../src/app-json/app-json.js";
@@ -91,6 +93,48 @@ describe("runChecks", () => {
     );
     expect(res.ok).toBe(false);
     expect(!res.ok && res.output[0]).toContain("worker.1 exited within 3s");
+  });
+  it("sums up a failed HTTP check in one complete line, the attempts below it", async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(500);
+      res.end("no");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const check = {
+        type: "startup" as const,
+        name: "web",
+        path: "/up",
+        attempts: 2,
+        timeout: 2,
+        wait: 1,
+        initialDelay: 0,
+      };
+      const plan = { port: false, startTimeoutMs: 1000, uptimeMs: 0, http: [check] };
+      const res = await runChecks(
+        { name: "web.1", port, hostHeader: "a", isAlive: async () => true },
+        plan,
+        fakeClock(),
+      );
+      expect(res.ok).toBe(false);
+      const output = res.ok ? [] : res.output;
+      expect(output[0]).toBe(
+        'health check "web" failed for web.1 after 2 attempts (last: GET /up -> status 500)',
+      );
+      expect(output.slice(1)).toEqual([
+        "attempt 1/2: GET /up -> status 500",
+        "attempt 2/2: GET /up -> status 500",
+      ]);
+      const gone = await runChecks(
+        { name: "web.1", port, hostHeader: "a", isAlive: async () => false },
+        plan,
+        fakeClock(),
+      );
+      expect(gone.ok ? [] : gone.output).toEqual(['health check "web" failed: web.1 is not running']);
+    } finally {
+      server.close();
+    }
   });
   it("disabled checks check nothing", () => {
     const plan = checkPlanFor(
