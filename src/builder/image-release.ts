@@ -156,9 +156,12 @@ export async function runImageRelease(
   log(`       image ${source.Id.slice(0, 19)} tagged ${imageTag}`);
   log(
     `-----> Process types: ${Object.entries(processTypes)
+      .filter(([t]) => t !== "release")
       .map(([t, c]) => (c ? `${t} (${c})` : `${t} (the image's CMD)`))
       .join(", ")}; port ${port}`,
   );
+  // release is a phase run once per deploy, not a process type.
+  if (processTypes.release !== undefined) log(`-----> Release command: ${processTypes.release}`);
   const url = appUrl(settings, app);
   await releaseLive(deps, app, built, log, () => {
     log(`       ${url} deployed to paas`);

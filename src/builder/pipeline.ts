@@ -36,6 +36,17 @@ export async function chooseBuilder(
   return last;
 }
 
+/**
+ * What the build says about the Procfile: its process types, and its release command apart
+ * (release is a phase that runs once per deploy, never a process type).
+ */
+export function processTypeLines(processTypes: Record<string, string>): string[] {
+  const types = Object.keys(processTypes).filter((t) => t !== "release");
+  const lines = [`-----> Process types: ${types.join(", ")}`];
+  if (processTypes.release !== undefined) lines.push(`-----> Release command: ${processTypes.release}`);
+  return lines;
+}
+
 /** push -> image -> release -> live. Returns the app URL. */
 export async function runBuild(
   deps: PipelineDeps,
@@ -94,8 +105,8 @@ export async function runBuild(
       await saveRelease(store, app, { ...release, status: "failed" });
       throw err;
     }
-    const types = Object.keys(result.processTypes);
-    if (!types.includes("web") && types.length === 0) {
+    const types = Object.keys(result.processTypes).filter((t) => t !== "release");
+    if (types.length === 0) {
       throw new BuildFailed("the build produced no process types: add a Procfile with a web process");
     }
     try {
@@ -113,7 +124,7 @@ export async function runBuild(
       appJson,
     };
     await saveRelease(store, app, built);
-    log(`-----> Process types: ${types.join(", ")}`);
+    for (const line of processTypeLines(result.processTypes)) log(line);
     try {
       await commitPredeploy(deps, app, built, log);
     } catch (err) {

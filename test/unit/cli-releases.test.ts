@@ -62,25 +62,25 @@ describe("releases", () => {
     expect(requests.map((r) => r.url)).toEqual(["/api/v1/apps/shop/releases"]);
   });
 
-  it("shows the current release by default, with its process types and counts", async () => {
+  it("shows the current release by default, with its process types and counts, the release command apart", async () => {
     answer("GET /apps/shop/releases/current", { json: RELEASE_V3 });
     const result = await paas(["releases:info", "-a", "shop"]);
     expect(result.stdout).toBe(
       [
         "=== Release v3",
-        "Description: Deploy 9f8e7d6",
-        "Status:      succeeded (current)",
-        "By:          admin",
-        "When:        2024-05-01T11:57:00Z (3 minutes ago)",
-        "Image:       paas/shop:v3",
-        "Commit:      9f8e7d6",
-        "Config vars: DATABASE_URL, GREETING",
+        "Description:     Deploy 9f8e7d6",
+        "Status:          succeeded (current)",
+        "By:              admin",
+        "When:            2024-05-01T11:57:00Z (3 minutes ago)",
+        "Image:           paas/shop:v3",
+        "Commit:          9f8e7d6",
+        "Config vars:     DATABASE_URL, GREETING",
+        "Release command: node migrate.js",
         "",
         "=== Process Types",
-        "TYPE     COUNT  COMMAND",
-        "web      2      node server.js",
-        "worker   1      node worker.js",
-        "release  0      node migrate.js",
+        "TYPE    COUNT  COMMAND",
+        "web     2      node server.js",
+        "worker  1      node worker.js",
         "",
       ].join("\n"),
     );

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { processTypeLines } from "../../src/builder/pipeline.js";
 import { parseProcfile } from "../../src/builder/procfile.js";
 import { BuildFailed } from "../../src/errors.js";
 
@@ -54,5 +55,14 @@ describe("parseProcfile", () => {
     const err = failure(`${"x".repeat(200)}`);
     expect(err.message).toContain(JSON.stringify("x".repeat(80)));
     expect(err.message).not.toContain("x".repeat(81));
+  });
+});
+
+describe("processTypeLines", () => {
+  it("lists the process types and prints the release command apart, never as a type", () => {
+    expect(
+      processTypeLines({ web: "node server.js", worker: "node worker.js", release: "node migrate.js" }),
+    ).toEqual(["-----> Process types: web, worker", "-----> Release command: node migrate.js"]);
+    expect(processTypeLines({ web: "node server.js" })).toEqual(["-----> Process types: web"]);
   });
 });

@@ -54,11 +54,17 @@ export function formatReleaseInfo(release: ReleaseInfo, now: Date): string[] {
       ["Image", release.image ?? "-"],
       ["Commit", release.commit ?? "-"],
       ["Config vars", keys.length ? keys.join(", ") : "none"],
+      // The Procfile's release entry runs once per deploy: a phase, never a process type.
+      ...(release.processTypes?.release !== undefined
+        ? [["Release command", release.processTypes.release] as [string, string]]
+        : []),
     ]),
   ];
   const commands = release.processTypes ?? {};
   const formation = release.formation ?? {};
-  const types = [...new Set([...Object.keys(commands), ...Object.keys(formation)])];
+  const types = [...new Set([...Object.keys(commands), ...Object.keys(formation)])].filter(
+    (t) => t !== "release",
+  );
   if (types.length > 0) {
     const rows = types.map((type) => [
       type,
