@@ -17,6 +17,7 @@ import {
   urlsFor,
 } from "./plan.js";
 import { Registry } from "./registry.js";
+import { StateBook } from "./state.js";
 import type { Addon } from "./types.js";
 
 type Ctx = PluginContext & { docker?: DockerParts };
@@ -76,6 +77,7 @@ export async function create(req: CommandRequest, ctx: Ctx): Promise<CommandResu
     await reg.remove(name);
     throw err;
   }
+  await new StateBook(ctx.kv).record(name, "running");
   const v = configVar(as);
   return {
     output: `Created ${name} as ${v} on ${appName} (reachable at ${hostFor(name, appName)}:${kind.port} from the app)\n`,
@@ -127,6 +129,7 @@ function publicView(a: Addon) {
 export async function info(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
   const a = await new Registry(ctx.kv).require(parseAddonName(req.args[0]));
   const state = ctx.docker ? await lifecycle(ctx).state(a) : "(ask a worker)";
+  if (ctx.docker) await new StateBook(ctx.kv).record(a.name, state);
   const lines = [
     `=== ${a.name}`,
     `Service:     ${a.service} (${a.image})`,
@@ -150,6 +153,7 @@ export async function attach(req: CommandRequest, ctx: Ctx): Promise<CommandResu
   const life = lifecycle(ctx);
   await life.provision(after);
   await life.refreshAliases(after);
+  await new StateBook(ctx.kv).record(a.name, "running");
   return {
     output: `Attached ${a.name} to ${appName} as ${configVar(as)}\n`,
     restart: true,
@@ -194,6 +198,7 @@ export async function destroy(req: CommandRequest, ctx: Ctx): Promise<CommandRes
   for (const t of a.attachments) await life.disconnectApp(a, t.app);
   await life.remove(a, { data: true });
   await reg.remove(name);
+  await new StateBook(ctx.kv).forget(name);
   const apps = [...new Set(a.attachments.map((t) => t.app))];
   const change: Record<string, string | null> = {};
   for (const t of a.attachments.filter((x) => x.app === req.app)) change[configVar(t.as)] = null;

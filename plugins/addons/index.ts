@@ -9,6 +9,7 @@ import { attach, create, destroy, detach, info, list } from "./commands.js";
 import { Lifecycle } from "./lifecycle.js";
 import { configVar, networkName } from "./plan.js";
 import { Registry } from "./registry.js";
+import { StateBook } from "./state.js";
 
 type Ctx = PluginContext & { docker?: DockerParts };
 
@@ -22,7 +23,11 @@ async function containerEnv(args: TriggerArgs["container-env"], ctx: Ctx) {
   if (addons.length === 0) return undefined;
   if (ctx.docker) {
     const life = new Lifecycle(ctx.docker, ctx.namespace);
-    for (const a of addons) await life.heal(a);
+    const book = new StateBook(ctx.kv);
+    for (const a of addons) {
+      await life.heal(a);
+      await book.record(a.name, "running");
+    }
   }
   return { networks: addons.map((a) => ({ name: networkName(ctx.namespace, a.name) })) };
 }
@@ -45,15 +50,19 @@ async function appDestroy(args: TriggerArgs["app-destroy"], ctx: Ctx): Promise<u
 async function reconcile(_args: TriggerArgs["reconcile"], ctx: Ctx): Promise<undefined> {
   if (!ctx.docker) return undefined;
   const life = new Lifecycle(ctx.docker, ctx.namespace);
+  const book = new StateBook(ctx.kv);
   for (const a of await new Registry(ctx.kv).all()) {
     const before = await life.state(a);
-    if (before === "running") continue;
-    try {
-      await life.heal(a);
-      ctx.out(`add-on ${a.name} was ${before}: started again`);
-    } catch (err) {
-      ctx.out(`add-on ${a.name} is ${before} and could not be started: ${(err as Error).message}`);
+    if (before !== "running") {
+      try {
+        await life.heal(a);
+        ctx.out(`add-on ${a.name} was ${before}: started again`);
+      } catch (err) {
+        ctx.out(`add-on ${a.name} is ${before} and could not be started: ${(err as Error).message}`);
+      }
     }
+    // What `paas ps` shows (the API has no Docker): the state after this pass.
+    await book.record(a.name, before === "running" ? before : await life.state(a));
   }
   return undefined;
 }
@@ -61,12 +70,13 @@ async function reconcile(_args: TriggerArgs["reconcile"], ctx: Ctx): Promise<und
 async function psReport(args: TriggerArgs["ps-report"], ctx: Ctx) {
   const addons = await new Registry(ctx.kv).of(args.app);
   if (addons.length === 0) return undefined;
-  const life = ctx.docker ? new Lifecycle(ctx.docker, ctx.namespace) : null;
+  const book = new StateBook(ctx.kv);
   const lines = ["=== add-ons"];
   for (const a of addons) {
     const vars = a.attachments.filter((t) => t.app === args.app).map((t) => configVar(t.as));
-    // The API's plugin host has no Docker: the state only where it is known (`addons:info` asks a worker).
-    lines.push(`${a.name} (${a.service}) as ${vars.join(", ")}${life ? `: ${await life.state(a)}` : ""}`);
+    // The API has no Docker: the state a worker recorded last (create, deploy, reconcile).
+    const known = await book.get(a.name);
+    lines.push(`${a.name} (${a.service}) as ${vars.join(", ")}: ${known?.state ?? "unknown"}`);
   }
   return { lines };
 }

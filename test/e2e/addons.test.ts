@@ -106,9 +106,10 @@ describe("postgres and redis add-ons", () => {
     const list = await p.cli(["addons", "-a", app]);
     expect(list.stdout).toContain(pg);
     expect(list.stdout).toContain(`${app} as DATABASE_URL`);
-    // paas ps lists the app's add-ons under its processes (ps-report).
+    // paas ps lists the app's add-ons under its processes (ps-report), with the state a
+    // worker recorded (the API has no Docker).
     const ps = await p.cli(["ps", "-a", app]);
-    expect(ps.stdout).toContain(`${pg} (postgres) as DATABASE_URL`);
+    expect(ps.stdout).toContain(`${pg} (postgres) as DATABASE_URL: running`);
   });
 
   it("keeps the row across a redeploy", async () => {
