@@ -64,13 +64,20 @@ export class BuildQueue {
       createdAt: new Date().toISOString(),
     });
     const data = { ...job, buildId, seq } as JobData;
+    // A destroy that succeeded leaves nothing of the app behind, its own job neither.
+    const destroys = job.kind === "operation" && job.operation.op === "destroy";
     await this.queue.add(job.kind, data, {
       jobId: buildId,
       attempts: 1,
-      removeOnComplete: { age: 24 * 3600, count: 1000 },
+      removeOnComplete: destroys ? true : { age: 24 * 3600, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600, count: 1000 },
     });
     return buildId;
+  }
+
+  /** A destroyed app's finished jobs (a job still running stays: it removes itself). */
+  async forget(ids: string[]): Promise<void> {
+    for (const id of ids) await this.queue.remove(id).catch(() => 0);
   }
 
   /**

@@ -63,6 +63,7 @@ export function startBuildWorker(
       await store.builds.update(data.buildId, { status: "running" });
       log("job started", { app: data.app, build: data.buildId, kind: data.kind });
       let announced: Promise<void> | null = null;
+      let destroyed = false;
       try {
         const announce = (url: string) => {
           announced ??= (async () => {
@@ -75,6 +76,7 @@ export function startBuildWorker(
           announce(out);
           await announced;
         } else {
+          destroyed = data.kind === "operation" && data.operation.op === "destroy";
           await store.builds.update(data.buildId, { status: "succeeded" });
           await store.builds.append(data.buildId, {
             type: "end",
@@ -116,6 +118,8 @@ export function startBuildWorker(
         throw new UnrecoverableError(message);
       } finally {
         await store.builds.finishTurn(data.app, data.seq);
+        // The app is gone: so is its job order (the API removed the rest).
+        if (destroyed) await store.builds.forgetOrder(data.app, data.seq);
       }
     },
     {

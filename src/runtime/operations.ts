@@ -219,5 +219,9 @@ async function destroy(deps: OperationDeps, app: AppName): Promise<void> {
   await deps.store.routes.remove(app);
   await deps.store.apps.destroy(app);
   await deps.deployer.destroy(app);
+  // The containers are gone: the last lines they wrote as they stopped found no app and were
+  // dropped (log-stream.ts); what was written before goes now.
+  await deps.store.logs.removeApp(app);
+  await deps.store.metrics.remove(app);
   await fsp.rm(path.join(deps.settings.dataDir, "cache", app), { recursive: true, force: true });
 }

@@ -123,13 +123,30 @@ export class BuildsStore {
       .map((e) => e.text);
   }
 
-  async removeApp(app: string): Promise<void> {
+  /** A destroyed app's build records and logs; returns their ids (its queue jobs go too). */
+  async removeApp(app: string): Promise<string[]> {
     const ids = await this.redis.zrange(this.keys.builds(app), "0", "-1");
     const m = this.redis.multi();
     for (const id of ids) m.del(this.keys.build(id), this.keys.buildLog(id));
     // The sequence and turn stay: a job of this app may still be finishing its turn (the
-    // destroy job itself), and an app created again under the name continues the order.
+    // destroy job itself); that job ends them with forgetOrder.
     m.del(this.keys.builds(app));
     await m.exec();
+    return ids;
+  }
+
+  /**
+   * The app was destroyed by job `seq` and that job's turn is finished: its sequence and turn
+   * go, unless a job of an app created again under the name was queued meanwhile (then the
+   * order goes on from there).
+   */
+  async forgetOrder(app: string, seq: number): Promise<void> {
+    await this.redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[1], KEYS[2]) end; return 1",
+      2,
+      this.keys.buildSeq(app),
+      this.keys.buildTurn(app),
+      String(seq),
+    );
   }
 }

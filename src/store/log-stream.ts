@@ -4,12 +4,16 @@ import type { Keys } from "./keys.js";
 
 /**
  * KEYS[1] the stream, KEYS[2] its drain backlog, KEYS[3] the "has drains" flag, KEYS[4] the
- * backlog's line counter; ARGV[1] the cap, ARGV[2] the backlog's, then ts, src, proc, msg per
+ * backlog's line counter, KEYS[5] the app's record; ARGV[1] the cap, ARGV[2] the backlog's, then ts, src, proc, msg per
  * line. A drained app's lines also go to the backlog, numbered (n), which the drain shipper
  * reads: a burst bigger than the cap between two of its reads would otherwise be trimmed
  * away before it shipped it, and a gap in the numbers is lines the backlog lost (counted).
+ * Lines of an app that does not exist (any more) are dropped: the lines its containers write
+ * as they stop arrive after apps:destroy deleted the stream, and would start it again for the
+ * next app of that name. Checked here, in the same script, so no destroy can slip in between.
  */
 const APPEND_SCRIPT = `
+if redis.call('EXISTS', KEYS[5]) == 0 then return 0 end
 local drained = redis.call('EXISTS', KEYS[3]) == 1
 local n = 0
 if drained then n = redis.call('INCRBY', KEYS[4], (#ARGV - 2) / 4) - (#ARGV - 2) / 4 end
@@ -23,7 +27,7 @@ end
 redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[1]))
 if drained then redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', tonumber(ARGV[2])) end
 return 0`;
-const APPEND_KEYS = 4;
+const APPEND_KEYS = 5;
 const APPEND_SHA = crypto.createHash("sha1").update(APPEND_SCRIPT).digest("hex");
 /** Lines per script call. */
 const CHUNK = 500;
@@ -58,13 +62,24 @@ export class LogStreamStore {
 
   private readonly scriptSha = APPEND_SHA;
 
-  private appendKeys(app: string): [string, string, string, string] {
+  private appendKeys(app: string): [string, string, string, string, string] {
     return [
       this.keys.appLog(app),
       this.keys.drainBacklog(app),
       this.keys.drained(app),
       this.keys.drainSeq(app),
+      this.keys.app(app),
     ];
+  }
+
+  /** A destroyed app's stream and what goes with it (once its containers are gone). */
+  async removeApp(app: string): Promise<void> {
+    await this.redis.del(
+      this.keys.appLog(app),
+      this.keys.drainBacklog(app),
+      this.keys.drained(app),
+      this.keys.drainSeq(app),
+    );
   }
 
   /** The app has no drains any more: its backlog goes. */

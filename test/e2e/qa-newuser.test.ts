@@ -1,7 +1,8 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Platform, ROOT, sh } from "../helpers/platform.js";
+import { Platform, REDIS_URL, ROOT, sh } from "../helpers/platform.js";
 
 // What a new user ran into (QA): figures missing from `paas ps` for every container a deploy
 // or restart started, a detached one-off's output twice in `paas logs`, and `paas run` on a
@@ -108,5 +109,43 @@ describe("a new user's first app", () => {
     const limits = await p.cli(["resources", "-a", again, "--json"]);
     expect(limits.stdout).not.toContain("256");
     await p.cli(["apps:destroy", again, "--confirm", again]);
+  });
+
+  it("a destroyed app leaves no key in Redis, and its stopping containers' lines do not come back", async () => {
+    // The app runs (web.1): its containers say "Stopping" and "Process exited" as they go,
+    // after the destroy has deleted the app's stream.
+    const destroyed = await p.cli(["apps:destroy", app, "--confirm", app]);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keysOf = async () => {
+        const found: string[] = [];
+        let cursor = "0";
+        do {
+          const [next, keys] = await redis.scan(cursor, "MATCH", `${p.ns}:*${app}*`, "COUNT", 1000);
+          cursor = next;
+          found.push(...keys);
+        } while (cursor !== "0");
+        return found.sort();
+      };
+      // Bounded: the destroy job's own bookkeeping ends just after the API answered.
+      let left: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        left = await keysOf();
+        if (left.length === 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(left).toEqual([]);
+      // Late lines of the collector (it follows containers until they are gone) must not
+      // start the stream again either: give them a moment, then look once more.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await keysOf()).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+    expect((await p.cli(["apps:create", app])).code).toBe(0);
+    const logs = await p.cli(["logs", "-n", "500", "-a", app]);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).not.toMatch(/Stopping|Process exited|web\.1/);
   });
 });

@@ -94,7 +94,7 @@ export function appsRoutes(s: Services): express.Router {
       await s.store.certs.destroy(name);
       await s.store.acme.disable(name);
       await s.repos.remove(name);
-      await s.store.builds.removeApp(name);
+      await s.queue.forget(await s.store.builds.removeApp(name));
       await s.store.access.forget(name);
       s.log("app destroyed", { app: name });
       res.json({ destroyed: name });
