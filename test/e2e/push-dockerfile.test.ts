@@ -78,6 +78,21 @@ describe("git push of a Dockerfile app", () => {
     expect(unset.code, unset.stderr).toBe(0);
     const cfg = JSON.parse((await p.cli(["config", "--json"], { cwd: repo })).stdout);
     expect(cfg).toEqual({ GREETING: "hello-world" });
+    // Unsetting a key that is not set changes nothing: no release, on the CLI or the API.
+    const releases = async () =>
+      JSON.parse((await p.cli(["releases", "--json"], { cwd: repo })).stdout).length;
+    const count = await releases();
+    const again = await p.cli(["config:unset", "OTHER"], { cwd: repo });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`OTHER is not set on ${app}: nothing to unset, no new release\n`);
+    const raw = await fetch(`${p.apiUrl}/api/v1/apps/${app}/config`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${p.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ OTHER: null }),
+    });
+    expect(raw.status).toBe(200);
+    expect(await raw.json()).toEqual({ GREETING: "hello-world" });
+    expect(await releases()).toBe(count);
   });
 
   it("shows the app's logs", async () => {

@@ -412,7 +412,7 @@ describe("config", () => {
     expect(set).toMatchObject({
       code: 0,
       stdout:
-        "Setting GREETING, DATABASE_URL and restarting shop... done\nDATABASE_URL: pg://h/db?a=b\nGREETING:     hello world\n",
+        "Setting GREETING, DATABASE_URL on shop (not deployed yet: stored for its first deploy)... done\nDATABASE_URL: pg://h/db?a=b\nGREETING:     hello world\n",
     });
     expect(requests.at(-1)).toMatchObject({
       method: "PATCH",
@@ -432,13 +432,38 @@ describe("config", () => {
     expect((await paas(["config:get", "GREETING", "-a", "shop"])).stdout).toBe("hello world\n");
 
     const unset = await paas(["config:unset", "-a", "shop", "GREETING"]);
-    expect(unset.stdout).toBe("Unsetting GREETING and restarting shop... done\n");
+    expect(unset.stdout).toBe(
+      "Unsetting GREETING on shop (not deployed yet: stored for its first deploy)... done\n",
+    );
     expect(requests.at(-1)?.body).toEqual({ GREETING: null });
     expect(await paas(["config:get", "GREETING", "-a", "shop"])).toMatchObject({
       code: 1,
       stdout: "",
       stderr: "error: config var GREETING is not set on shop\n",
     });
+  });
+
+  it("says it restarts a deployed app, and unsets only keys that are set", async () => {
+    const shop = apps.get("shop")!;
+    shop.release = { version: "v2", description: "Deploy 1234567", createdAt: "2024-05-01T11:00:00Z" };
+    shop.config = { A: "1" };
+    const set = await paas(["config:set", "-a", "shop", "B=2"]);
+    expect(set.stdout).toBe("Setting B and restarting shop... done\nB: 2\n");
+
+    requests = [];
+    const none = await paas(["config:unset", "-a", "shop", "NOPE"]);
+    expect(none).toMatchObject({
+      code: 0,
+      stdout: "NOPE is not set on shop: nothing to unset, no new release\n",
+    });
+    expect(requests.filter((r) => r.method === "PATCH")).toEqual([]);
+
+    const some = await paas(["config:unset", "-a", "shop", "A", "NOPE"]);
+    expect(some).toMatchObject({
+      code: 0,
+      stdout: "NOPE is not set on shop\nUnsetting A and restarting shop... done\n",
+    });
+    expect(requests.at(-1)).toMatchObject({ method: "PATCH", body: { A: null } });
   });
 
   it("rejects bad assignments before calling the API", async () => {

@@ -39,6 +39,15 @@ export function configRoutes(s: Services): express.Router {
           throw invalid(`config var ${key} is longer than 32 KiB`);
         changes[key] = v;
       }
+      // Unsetting a key that is not set changes nothing (as on Heroku): it is dropped, and a
+      // request with nothing left makes no release and restarts nothing.
+      const before = await s.store.config.get(name);
+      for (const [k, v] of Object.entries(changes))
+        if (v === null && !Object.hasOwn(before, k)) delete changes[k];
+      if (Object.keys(changes).length === 0) {
+        res.json(before);
+        return;
+      }
       const config = await s.store.config.apply(name, changes);
       const set = Object.keys(changes).filter((k) => changes[k] !== null);
       const unset = Object.keys(changes).filter((k) => changes[k] === null);

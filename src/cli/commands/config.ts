@@ -55,22 +55,45 @@ export async function configGet(cli: Cli, app: string, key: string): Promise<voi
   cli.io.out(vars[name]);
 }
 
+/** What a config change does to the app: restart it, or (never deployed) nothing yet. */
+async function changeText(cli: Cli, app: string, verb: string, keys: string[]): Promise<string> {
+  const info = await clientOf(cli).getApp(app);
+  return info.release
+    ? `${verb} ${keys.join(", ")} and restarting ${app}`
+    : `${verb} ${keys.join(", ")} on ${app} (not deployed yet: stored for its first deploy)`;
+}
+
 export async function configSet(cli: Cli, app: string, args: string[]): Promise<void> {
   const vars = parseAssignments(args);
   const client = clientOf(cli);
   const keys = Object.keys(vars);
-  const result = await progress(cli.io, `Setting ${keys.join(", ")} and restarting ${app}`, () =>
+  const result = await progress(cli.io, await changeText(cli, app, "Setting", keys), () =>
     client.updateConfig(app, vars),
   );
   const shown = Object.fromEntries(keys.map((key) => [key, result[key] ?? vars[key]]));
   for (const line of formatConfig(shown, "pairs")) cli.io.out(line);
 }
 
+/**
+ * Unset the keys that are set; a key that is not is named and left alone (as on Heroku,
+ * unsetting a missing key changes nothing: no release, no restart).
+ */
 export async function configUnset(cli: Cli, app: string, args: string[]): Promise<void> {
   const keys = parseKeys(args);
   const client = clientOf(cli);
-  await progress(cli.io, `Unsetting ${keys.join(", ")} and restarting ${app}`, () =>
-    client.updateConfig(app, Object.fromEntries(keys.map((key) => [key, null]))),
+  const vars = await client.getConfig(app);
+  const missing = keys.filter((key) => !Object.hasOwn(vars, key));
+  const present = keys.filter((key) => Object.hasOwn(vars, key));
+  if (missing.length > 0) {
+    const list = missing.join(", ");
+    const verb = missing.length > 1 ? "are" : "is";
+    cli.io.out(
+      `${list} ${verb} not set on ${app}${present.length ? "" : ": nothing to unset, no new release"}`,
+    );
+  }
+  if (present.length === 0) return;
+  await progress(cli.io, await changeText(cli, app, "Unsetting", present), () =>
+    client.updateConfig(app, Object.fromEntries(present.map((key) => [key, null]))),
   );
 }
 
