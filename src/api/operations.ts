@@ -91,12 +91,8 @@ export async function setResources(
   limits: { memory?: number; cpu?: number },
   user = "",
 ): Promise<void> {
-  await s.store.resources.set(name, type, limits);
-  const rec = await s.store.apps.require(name);
-  if (rec.release === 0) return;
-  const formation = await s.store.formation.get(name);
-  if (type !== "*" && !(formation[type] > 0)) return;
-  await runOperation(s, name, user, { op: "restart", target: type === "*" ? null : { type } });
+  // The worker knows the engine (its cores): it checks, saves, restarts, and rolls back.
+  await runOperation(s, name, user, { op: "resources", type, limits });
 }
 
 /** Destroy what runs (route, state, containers, images, cache) in a worker; the caller removes the rest. */

@@ -3,6 +3,7 @@
 
 import type { CommandRequest } from "../plugins/types.js";
 import type { RuntimeOp } from "../runtime/operations.js";
+import type { Limits } from "../store/resources.js";
 import type { RenameJob } from "./app-rename.js";
 import type { ImageJob } from "./image-release.js";
 
@@ -43,6 +44,8 @@ export type Operation =
   | RuntimeOp
   | { op: "purge-cache" }
   | { op: "stack-build" }
+  /** resources:set: checked against the engine, saved, applied; rolled back if it cannot start. */
+  | { op: "resources"; type: string; limits: Limits }
   /** A plugin command whose manifest says `worker: true` (it changes what runs). */
   | { op: "plugin-command"; plugin: string; request: CommandRequest };
 

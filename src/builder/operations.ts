@@ -1,7 +1,9 @@
 import path from "node:path";
+import { hostCpus } from "../docker/host.js";
 import type { DockerParts } from "../docker/index.js";
 import type { AppName } from "../names.js";
 import type { PluginHost } from "../plugins/host.js";
+import { applyLimits } from "../runtime/limits.js";
 import { type OperationDeps, runRuntimeOp } from "../runtime/operations.js";
 import { purgeCache } from "./buildpacks/index.js";
 import type { OperationJob } from "./jobs.js";
@@ -35,6 +37,12 @@ export async function runOperation(
         const images = await buildStackImages(deps.docker, deps.settings, log);
         return { build: images.build, run: images.run };
       });
+    case "resources": {
+      const cpus = await hostCpus(deps.docker.raw);
+      return deps.store.lock.withLock(job.app, () =>
+        applyLimits(deps, job.app as AppName, op.type, op.limits, cpus, log),
+      );
+    }
     case "plugin-command": {
       const host = deps.plugins;
       if (!host) throw new Error("this worker has no plugin host");

@@ -23,6 +23,12 @@ export class ResourcesStore {
     const current = (await this.get(app))[type] ?? {};
     await this.redis.hset(this.keys.resources(app), type, JSON.stringify({ ...current, ...limits }));
   }
+
+  /** Put a type's limits back as they were (undefined: it had none of its own). */
+  async replace(app: string, type: string, limits: Limits | undefined): Promise<void> {
+    if (limits) await this.redis.hset(this.keys.resources(app), type, JSON.stringify(limits));
+    else await this.redis.hdel(this.keys.resources(app), type);
+  }
 }
 
 /** The limits a container of `type` gets. */

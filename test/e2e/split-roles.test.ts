@@ -158,6 +158,23 @@ describe("an API without Docker and a separate worker", () => {
     expect(limits).toContain(96 * 1024 * 1024);
   });
 
+  it("resources:set refuses more CPUs than the worker's engine has, saving nothing", async () => {
+    const cores = (await docker.info()).NCPU as number;
+    const over = await p.cli(["resources:set", "--cpu", String(cores + 2), "web"], { cwd: repo });
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain(`is more than this host has (${cores} core`);
+    expect(over.stderr).not.toMatch(/Range of CPUs|could not start/);
+    const beyond = await api("PATCH", "/resources", { type: "web", cpu: 99 });
+    expect(beyond.status).toBe(400);
+    expect(beyond.json.error.message).toMatch(/from 0\.01 to 64/);
+    const tiny = await api("PATCH", "/resources", { type: "web", memory: "5m" });
+    expect(tiny.status).toBe(400);
+    const limits = await p.cli(["resources", "--json"], { cwd: repo });
+    expect(limits.stdout).not.toMatch(/"cpu":\s*\d/);
+    // The refusal is the user's mistake: the worker logs the failed job as a warning.
+    expect(workerOutput).toMatch(/"level":"warn"[^\n]*"msg":"job failed"/);
+  });
+
   it("repo:purge-cache is done by the worker", async () => {
     const r = await p.cli(["repo:purge-cache"], { cwd: repo });
     expect(r.code, r.stdout + r.stderr).toBe(0);

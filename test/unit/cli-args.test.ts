@@ -191,12 +191,13 @@ describe("memorySize, cpuCount", () => {
     }
   });
 
-  it("cpuCount takes a positive number", () => {
+  it("cpuCount takes a number from 0.01 to 64", () => {
     expect(cpuCount("0.5")).toBe(0.5);
     expect(cpuCount(".25")).toBe(0.25);
     expect(cpuCount("4")).toBe(4);
-    for (const bad of ["0", "0.0", "-1", "1e3", "x", "", "NaN", "Infinity"]) {
-      expect(() => cpuCount(bad)).toThrow(/above 0/);
+    expect(cpuCount("64")).toBe(64);
+    for (const bad of ["0", "0.0", "0.001", "99", "-1", "1e3", "x", "", "NaN", "Infinity"]) {
+      expect(() => cpuCount(bad)).toThrow(/from 0\.01 to 64/);
     }
   });
 });

@@ -352,11 +352,11 @@ describe("resources", () => {
     expect(requests).toEqual([]);
   });
 
-  it.each(["0", "-1", "x", "1e3", "Infinity"])("rejects --cpu %s", async (bad) => {
+  it.each(["0", "-1", "x", "1e3", "Infinity", "99"])("rejects --cpu %s", async (bad) => {
     const result = await paas(["resources:set", "--cpu", bad, "-a", "shop"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
-      `error: option '--cpu <cpus>' argument '${bad}' is invalid. give a number of CPUs above 0, like 0.5 or 2.\n`,
+      `error: option '--cpu <cpus>' argument '${bad}' is invalid. give a number of CPUs from 0.01 to 64, like 0.5 or 2.\n`,
     );
     expect(requests).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import express from "express";
 import { parseMemory } from "../../config.js";
 import { invalid } from "../../errors.js";
+import { CPU_MAX, CPU_MIN, cpuProblem, memoryProblem } from "../../runtime/limits.js";
 import { appOf } from "../app-context.js";
 import { handle } from "../errors.js";
 import { restartApp, scaleApp, setResources, stopProcess } from "../operations.js";
@@ -78,14 +79,14 @@ export function formationRoutes(s: Services): express.Router {
       const limits: { memory?: number; cpu?: number } = {};
       if (body.memory !== undefined) {
         const m = parseMemory(String(body.memory));
-        if (m === null)
-          throw invalid(`memory "${String(body.memory)}" must look like 256m or 1g (at least 4m)`);
+        if (m === null || memoryProblem(m))
+          throw invalid(`memory "${String(body.memory)}" must look like 256m or 1g (at least 6m)`);
         limits.memory = m;
       }
       if (body.cpu !== undefined) {
         const c = Number(body.cpu);
-        if (!Number.isFinite(c) || c <= 0 || c > 64)
-          throw invalid(`cpu "${String(body.cpu)}" must be a number of cores above 0`);
+        if (!Number.isFinite(c) || cpuProblem(c))
+          throw invalid(`cpu "${String(body.cpu)}" must be a number of cores from ${CPU_MIN} to ${CPU_MAX}`);
         limits.cpu = c;
       }
       if (Object.keys(limits).length === 0) throw invalid("give --memory and/or --cpu");

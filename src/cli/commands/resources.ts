@@ -13,11 +13,14 @@ export function memorySize(raw: string): string {
   return size;
 }
 
-/** Commander argument parser for --cpu: a number of CPUs above 0, fractions allowed. */
+/**
+ * Commander argument parser for --cpu: a number of CPUs from 0.01 to 64, fractions allowed
+ * (the server also refuses more than its host has).
+ */
 export function cpuCount(raw: string): number {
   const n = Number(raw);
-  if (!/^\d*\.?\d+$/.test(raw.trim()) || !Number.isFinite(n) || n <= 0) {
-    throw new InvalidArgumentError("give a number of CPUs above 0, like 0.5 or 2.");
+  if (!/^\d*\.?\d+$/.test(raw.trim()) || !Number.isFinite(n) || n < 0.01 || n > 64) {
+    throw new InvalidArgumentError("give a number of CPUs from 0.01 to 64, like 0.5 or 2.");
   }
   return n;
 }
