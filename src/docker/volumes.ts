@@ -5,10 +5,11 @@ import { statusOf } from "./containers.js";
 export class Volumes {
   constructor(private readonly docker: Docker) {}
 
-  /** Create the volume if it does not exist yet (idempotent: labels are set only on create). */
-  async ensure(name: string, labels: Record<string, string>): Promise<void> {
-    if (await this.inspect(name)) return;
+  /** Create the volume if it does not exist yet (idempotent: labels are set only on create); whether it did. */
+  async ensure(name: string, labels: Record<string, string>): Promise<boolean> {
+    if (await this.inspect(name)) return false;
     await this.docker.createVolume({ Name: name, Labels: labels });
+    return true;
   }
 
   async inspect(name: string): Promise<Docker.VolumeInspectInfo | null> {

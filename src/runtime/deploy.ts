@@ -315,7 +315,7 @@ export class Deployer {
     const tag = releaseTag(release.version);
     const slot = { type: phase, index: 1 };
     // The release phase (migrations) gets what the app's containers get: its add-ons' networks, its volumes.
-    const extras = await this.runtime.pluginExtras(app, slot, "oneoff", release.version);
+    const extras = await this.runtime.pluginExtras(app, slot, "oneoff", release.version, release.image);
     const spec = planContainer({
       namespace: this.settings.namespace,
       app,

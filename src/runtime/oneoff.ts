@@ -96,7 +96,7 @@ export class OneOffs {
       kind: "oneoff",
       version: rel.version,
     });
-    await prepareExtras(this.docker, this.settings.namespace, app, extras);
+    await prepareExtras(this.docker, this.settings.namespace, app, extras, rel.image);
     const spec = planOneOff({
       pidsLimit: this.settings.pidsLimit,
       plugin: extras,

@@ -2,6 +2,7 @@ import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedLabels } from "../docker/labels.js";
 import type { ContainerEnvResult } from "../plugins/catalog.js";
 import type { PluginHost } from "../plugins/host.js";
+import { chownVolumeForImage } from "./volume-owner.js";
 
 // The `container-env` trigger around a container's plan: ask the plugins first (their answers
 // are plain data that planContainer takes), make the volumes and networks they name (labelled,
@@ -50,19 +51,29 @@ export async function containerExtras(
   return mergeContainerEnv(answers.map((a) => a.result ?? {}));
 }
 
-/** Create (once) the named volumes and the networks the container needs, labelled as ours. */
+/**
+ * Create (once) the named volumes and the networks the container needs, labelled as ours. A
+ * volume created here is handed to the user `image` runs as (volume-owner.ts); if that fails
+ * the volume goes again (it is new and empty), so the next container tries again.
+ */
 export async function prepareExtras(
   docker: DockerParts,
   namespace: string,
   app: string,
   extras: ContainerExtras,
+  image?: string | null,
 ): Promise<void> {
   for (const m of extras.mounts) {
-    if (m.type === "volume") {
-      await docker.volumes.ensure(
-        m.source,
-        ownedLabels(namespace, { [LABEL.app]: app, [LABEL.kind]: "volume" }),
-      );
+    if (m.type !== "volume") continue;
+    const created = await docker.volumes.ensure(
+      m.source,
+      ownedLabels(namespace, { [LABEL.app]: app, [LABEL.kind]: "volume" }),
+    );
+    if (created && image) {
+      await chownVolumeForImage(docker, namespace, app, m.source, image).catch(async (err) => {
+        await docker.volumes.remove(m.source).catch(() => {});
+        throw err;
+      });
     }
   }
   for (const n of extras.networks) {

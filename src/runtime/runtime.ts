@@ -71,7 +71,7 @@ export class Runtime {
     limits: { memory: number; cpu: number },
   ): Promise<string> {
     await this.removeByName(name);
-    const extras = await this.pluginExtras(app, slot, "process", release.version);
+    const extras = await this.pluginExtras(app, slot, "process", release.version, release.image);
     const spec = planContainer({
       namespace: this.settings.namespace,
       app,
@@ -95,6 +95,8 @@ export class Runtime {
     slot: Slot,
     kind: "process" | "oneoff",
     version: number,
+    /** The image the container runs: a volume created now is handed to its user. */
+    image?: string | null,
   ): Promise<ContainerExtras> {
     const extras = await containerExtras(this.plugins, {
       app,
@@ -103,7 +105,7 @@ export class Runtime {
       kind,
       version,
     });
-    await prepareExtras(this.docker, this.settings.namespace, app, extras);
+    await prepareExtras(this.docker, this.settings.namespace, app, extras, image);
     return extras;
   }
 

@@ -224,6 +224,46 @@ describe("storage", () => {
   });
 });
 
+describe("storage for an image that does not run as root", () => {
+  const app = `storeuser-${stamp}`;
+
+  it("a new volume belongs to the image's user: writable by it, and kept across a redeploy", async () => {
+    // dockerfile-hello, run as a named user (uid 1001), as buildpack apps run as uid 1000.
+    const repo = await p.fixtureRepo("dockerfile-hello");
+    tmp.push(repo);
+    const file = path.join(repo, "Dockerfile");
+    const text = await fsp.readFile(file, "utf8");
+    await fsp.writeFile(
+      file,
+      text.replace(
+        "CMD [",
+        "RUN echo 'web:x:1001:1001:web:/tmp:/bin/sh' >> /etc/passwd && echo 'web:x:1001:' >> /etc/group\nUSER web\nCMD [",
+      ),
+    );
+    await p.git(["commit", "-q", "-am", "run as web"], repo);
+    expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
+    const pushed = await push(repo);
+    expect(pushed.code, pushed.out).toBe(0);
+    const mount = await p.cli(["storage:mount", "files:/files"], { cwd: repo });
+    expect(mount.code, mount.stderr).toBe(0);
+
+    const run = await p.cli(["run", "--no-tty", "--", "sh", "-c", "id -u > /files/x && echo ok"], {
+      cwd: repo,
+    });
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain("ok");
+    const web = await webContainer(app);
+    expect((await exec(web.id, "echo from-web >> /files/x")).code).toBe(0);
+    const owner = await exec(web.id, "stat -c %u:%g /files");
+    expect(owner.stdout.trim()).toBe("1001:1001");
+
+    const again = await redeploy(repo, "redeploy with storage");
+    expect(again.code, again.out).toBe(0);
+    const read = await p.cli(["run", "--no-tty", "--", "cat", "/files/x"], { cwd: repo });
+    expect(read.stdout).toContain("1001\nfrom-web\n");
+  });
+});
+
 describe("networks", () => {
   const [a, b, c] = ["a", "b", "c"].map((x) => `net${x}-${stamp}`);
 
