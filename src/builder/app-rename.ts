@@ -4,6 +4,7 @@ import { LABEL, ownedFilter } from "../docker/labels.js";
 import { conflict, DeployFailed, invalid, messageOf } from "../errors.js";
 import { Repos } from "../git/repos.js";
 import { type AppName, parseAppName } from "../names.js";
+import { discoveryFor } from "../plugins/discovery.js";
 import { appUrl } from "../runtime/release.js";
 import { renameAppState } from "../store/rename.js";
 import { relabelImage } from "./image-release.js";
@@ -70,6 +71,9 @@ export async function runRename(
       log(`       ${Object.keys(tags).length} image(s) tagged under ${ns}/${to}`);
 
       await renameAppState(store.redis, store.keys, from, to, tags);
+      // This job's own record moved with the app's builds: it is finished (and its turn
+      // taken, worker.ts) under the new name, so nothing of the old one is written again.
+      await store.builds.update(job.buildId, { app: to });
       log("       config, releases, formation, domains and route moved");
 
       const repos = new Repos(settings.dataDir);
@@ -91,6 +95,10 @@ export async function runRename(
         }
       }
       for (const c of old) await docker.containers.remove(c.Id);
+      // The old name's private network (the new containers are on the new name's) goes with them.
+      await docker.networks
+        .remove(discoveryFor(ns).appNetwork(from))
+        .catch((err) => log(`       the network of ${from} stays: ${messageOf(err)}`));
       // The old tags go; the images stay as long as the new tags (their children) need them.
       for (const tag of Object.keys(tags)) await docker.images.remove(tag);
       deps.events?.emit(to, "api", `Renamed from ${from}${job.user ? ` by ${job.user}` : ""}`);

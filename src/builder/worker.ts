@@ -117,7 +117,9 @@ export function startBuildWorker(
         // A user's mistake does not get better by retrying.
         throw new UnrecoverableError(message);
       } finally {
-        await store.builds.finishTurn(data.app, data.seq);
+        // A rename moves its own record to the new name: the turn is taken there.
+        const app = (await store.builds.get(data.buildId).catch(() => null))?.app ?? data.app;
+        await store.builds.finishTurn(app, data.seq);
         // The app is gone: so is its job order (the API removed the rest).
         if (destroyed) await store.builds.forgetOrder(data.app, data.seq);
       }

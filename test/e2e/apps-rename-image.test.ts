@@ -1,7 +1,18 @@
 import fsp from "node:fs/promises";
 import path from "node:path";
+import Docker from "dockerode";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dockerContainers, dockerImages, exists, httpGet, Platform, ROOT, sh } from "../helpers/platform.js";
+import {
+  dockerContainers,
+  dockerImages,
+  exists,
+  httpGet,
+  Platform,
+  REDIS_URL,
+  ROOT,
+  sh,
+} from "../helpers/platform.js";
 
 // Dokku's apps:rename and git:from-image (here `paas deploy:image`), end to end: a real
 // server, real dockerd and Redis, the compiled CLI, git pushes and requests through the router.
@@ -190,6 +201,57 @@ describe("apps:rename and deploy:image", () => {
         `${p.apiUrl}/git/${third}.git`,
       );
       expect((await p.get(third)).status).toBe(200);
+    });
+
+    it("leaves no network or Redis key of an old name behind, after the renames and a destroy", async () => {
+      const third = `third-${suffix}`;
+      const names = [from, to, third];
+      const networks = async () =>
+        (
+          await new Docker().listNetworks({
+            filters: JSON.stringify({ label: ["paas.managed=true", `paas.namespace=${p.ns}`] }),
+          })
+        ).map((n) => n.Name);
+      const keys = async () => {
+        const redis = new Redis(REDIS_URL);
+        const found: string[] = [];
+        let cursor = "0";
+        do {
+          const [next, batch] = await redis.scan(cursor, "MATCH", `${p.ns}:*`, "COUNT", 500);
+          cursor = next;
+          found.push(...batch);
+        } while (cursor !== "0");
+        redis.disconnect();
+        return found;
+      };
+      const of = (list: string[], app: string) =>
+        list.filter((k) => k.endsWith(`:${app}`) || k.endsWith(`.${app}`) || k.includes(`:${app}:`));
+
+      // After the renames: only the current name has a network and keys.
+      expect(await networks()).toContain(`${p.ns}.app.${third}`);
+      for (const old of [from, to]) {
+        expect(of(await networks(), old)).toEqual([]);
+        expect(of(await keys(), old)).toEqual([]);
+      }
+      expect(of(await keys(), third)).toContain(`${p.ns}:builds:${third}`);
+
+      // An app renamed before its first push: the rename is its first job (its build order starts there).
+      const fresh = `fresh-${suffix}`;
+      const fresher = `fresher-${suffix}`;
+      expect((await p.cli(["apps:create", fresh])).code).toBe(0);
+      const moved = await p.cli(["apps:rename", fresh, fresher]);
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(of(await keys(), fresh)).toEqual([]);
+      expect(of(await keys(), fresher)).toContain(`${p.ns}:build-turn:${fresher}`);
+
+      const gone = await p.cli(["apps:destroy", third, "--confirm", third]);
+      expect(gone.code, gone.stderr).toBe(0);
+      expect(await eventually(async () => of(await networks(), third).length === 0)).toBe(true);
+      for (const name of names) {
+        expect(of(await networks(), name)).toEqual([]);
+        // The build order (build-seq, build-turn) stays by design (store/builds.ts removeApp).
+        expect(of(await keys(), name).filter((k) => !/:build-(seq|turn):/.test(k))).toEqual([]);
+      }
     });
   });
 });
