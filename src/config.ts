@@ -87,6 +87,8 @@ export interface Settings {
   registry: string | null;
   /** That registry's config.yml when its storage is on this host: retention runs its GC (PAAS_REGISTRY_CONFIG). */
   registryConfig: string | null;
+  /** Swarm: volume driver spanning nodes for plugins' volumes (PAAS_SWARM_VOLUME_DRIVER); null: pinned to the manager. */
+  swarmVolumeDriver: string | null;
   /** Most processes (threads) an app container may run (PAAS_PIDS_LIMIT). */
   pidsLimit: number;
   /** Network Dockerfile builds run on: isolated (the platform's, no way to the host), or a Docker network name. */
@@ -467,7 +469,7 @@ function schedulerSettings(
   env: Record<string, string | undefined>,
   namespace: string,
   problems: string[],
-): Pick<Settings, "scheduler" | "swarmNetwork" | "registry" | "registryConfig"> {
+): Pick<Settings, "scheduler" | "swarmNetwork" | "registry" | "registryConfig" | "swarmVolumeDriver"> {
   const scheduler = env.PAAS_SCHEDULER || "docker";
   if (scheduler !== "docker" && scheduler !== "swarm") {
     problems.push(`PAAS_SCHEDULER="${scheduler}" must be docker or swarm`);
@@ -488,7 +490,17 @@ function schedulerSettings(
       `PAAS_REGISTRY_CONFIG="${registryConfig}" does not exist: point it at the registry's config.yml`,
     );
   }
-  return { scheduler: scheduler === "swarm" ? "swarm" : "docker", swarmNetwork, registry, registryConfig };
+  const swarmVolumeDriver = env.PAAS_SWARM_VOLUME_DRIVER || null;
+  if (swarmVolumeDriver !== null && !/^[A-Za-z0-9][A-Za-z0-9_./:-]{0,127}$/.test(swarmVolumeDriver)) {
+    problems.push(`PAAS_SWARM_VOLUME_DRIVER="${swarmVolumeDriver}" must be a Docker volume driver name`);
+  }
+  return {
+    scheduler: scheduler === "swarm" ? "swarm" : "docker",
+    swarmNetwork,
+    registry,
+    registryConfig,
+    swarmVolumeDriver,
+  };
 }
 
 /** "512m" -> bytes; null when unreadable. */

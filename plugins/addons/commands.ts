@@ -126,6 +126,14 @@ function publicView(a: Addon) {
   };
 }
 
+/** Swarm mode, said as it is (README "Several hosts"). */
+const SWARM_PLACEMENT = [
+  "Placement:   swarm mode: a plain container on the manager's engine, not a service; its data",
+  "             volume is there too, so it stays on that node (no volume driver). Its",
+  "             network is a bridge of that engine, which app tasks cannot join: its URL does",
+  "             not resolve from swarm tasks yet.",
+];
+
 export async function info(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
   const a = await new Registry(ctx.kv).require(parseAddonName(req.args[0]));
   const state = ctx.docker ? await lifecycle(ctx).state(a) : "(ask a worker)";
@@ -136,6 +144,7 @@ export async function info(req: CommandRequest, ctx: Ctx): Promise<CommandResult
     `Created:     ${a.createdAt} by ${a.createdBy || "?"} for ${a.app}`,
     `State:       ${state}`,
     `Attachments: ${a.attachments.map((t) => `${t.app} as ${configVar(t.as)} (${hostFor(a.name, t.app)})`).join(", ") || "none (the data is kept)"}`,
+    ...(ctx.settings.PAAS_SCHEDULER === "swarm" ? SWARM_PLACEMENT : []),
   ];
   return { output: `${lines.join("\n")}\n`, data: { ...publicView(a), state } };
 }

@@ -44,6 +44,12 @@ export class Services {
     return Boolean(info.Swarm?.ControlAvailable);
   }
 
+  /** This engine's node id in the swarm. */
+  async nodeId(): Promise<string> {
+    const info = (await this.docker.info()) as { Swarm?: { NodeID?: string } };
+    return info.Swarm?.NodeID ?? "";
+  }
+
   async list(filters: { label: string[] }): Promise<Docker.Service[]> {
     return this.docker.listServices({ filters: JSON.stringify(filters) });
   }
@@ -140,6 +146,19 @@ export class Services {
       Labels: labels,
     });
     return net.id;
+  }
+
+  /**
+   * A plugin's network for services: an attachable overlay made if missing. False when a
+   * network of that name exists on this engine only (a bridge: services cannot join it).
+   */
+  async ensureSwarmNetwork(name: string, labels: Record<string, string>): Promise<boolean> {
+    const found = (await this.docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })).find(
+      (n) => n.Name === name,
+    );
+    if (found) return found.Scope === "swarm";
+    await this.ensureOverlay(name, labels);
+    return true;
   }
 }
 

@@ -8,6 +8,8 @@ import { probePort } from "./readiness.js";
 export interface ProbeTarget {
   /** Published loopback port of the web process, or null (other process types). */
   port: number | null;
+  /** Where to probe: loopback (a published port) unless given (a swarm task's overlay address). */
+  host?: string;
   hostHeader: string;
   running: boolean;
 }
@@ -16,8 +18,9 @@ export interface ProbeTarget {
 export async function probe(t: ProbeTarget, check: HealthCheck): Promise<string | null> {
   if (!t.running) return "not running";
   if (t.port === null) return null;
-  if (!check.path) return (await probePort("127.0.0.1", t.port, 200)) ? null : "not accepting connections";
-  const res = await get(t.port, check.path, t.hostHeader, check.timeout * 1000);
+  const host = t.host ?? "127.0.0.1";
+  if (!check.path) return (await probePort(host, t.port, 200)) ? null : "not accepting connections";
+  const res = await get(host, t.port, check.path, t.hostHeader, check.timeout * 1000);
   if (res.error) return `GET ${check.path} -> ${res.error}`;
   if (res.status < 200 || res.status >= 400) return `GET ${check.path} -> status ${res.status}`;
   if (check.content !== undefined && !res.body.includes(check.content))
@@ -47,6 +50,7 @@ export function afterProbe(
 }
 
 function get(
+  address: string,
   port: number,
   path: string,
   host: string,
@@ -55,7 +59,7 @@ function get(
   return new Promise((resolve) => {
     const req = http.request(
       {
-        host: "127.0.0.1",
+        host: address,
         port,
         path,
         method: "GET",

@@ -26,7 +26,7 @@ describe("swarm scheduler on a 1-node swarm", () => {
     }[];
 
   beforeAll(async () => {
-    await engine.start(["paas/busybox:latest", "paas/debian:bookworm"]);
+    await engine.start(["paas/busybox:latest", "paas/debian:bookworm", "paas/redis:7"]);
     await engine.startRegistry();
     const common = {
       PAAS_SCHEDULER: "swarm",
@@ -86,10 +86,37 @@ describe("swarm scheduler on a 1-node swarm", () => {
     expect(spec.EndpointSpec.Ports ?? []).toHaveLength(0);
     expect(spec.UpdateConfig).toMatchObject({ Order: "start-first", FailureAction: "rollback" });
     expect(spec.Mode.Replicated.Replicas).toBe(1);
+    // The network plugin's container-env answer reaches the service: the app's network (an
+    // overlay in swarm mode, dots made dashes) with the type's discovery name, and the task
+    // is attached to it.
+    const appNet = `${p.ns}-app-${app}`;
+    const nets = (
+      services[0].Spec as { TaskTemplate: { Networks: { Target: string; Aliases?: string[] }[] } }
+    ).TaskTemplate.Networks;
+    const overlay = await engine.docker.getNetwork(appNet).inspect();
+    expect(overlay.Scope).toBe("swarm");
+    expect(nets.find((n) => n.Target === overlay.Id || n.Target === appNet)?.Aliases).toEqual([
+      `web.${app}.internal`,
+    ]);
+    const [task] = await engine.docker.listTasks({
+      filters: JSON.stringify({ service: [services[0].ID], "desired-state": ["running"] }),
+    });
+    const attached = (task as { NetworksAttachments?: { Network: { Spec: { Name: string } } }[] })
+      .NetworksAttachments;
+    expect(attached?.map((a) => a.Network.Spec.Name)).toContain(appNet);
     // Pushed to the registry and deployed by digest.
     const image = (services[0].Spec as { TaskTemplate: { ContainerSpec: { Image: string } } }).TaskTemplate
       .ContainerSpec.Image;
     expect(image).toMatch(new RegExp(`^${engine.registry}/${p.ns}/${app}:v1@sha256:[0-9a-f]{64}$`));
+    // The worker pushed the local base images too, for nodes that join later.
+    let catalog: string[] = [];
+    for (let i = 0; i < 60 && !catalog.includes("paas/debian"); i++) {
+      catalog = (
+        (await (await fetch(`http://${engine.registry}/v2/_catalog`)).json()) as { repositories: string[] }
+      ).repositories;
+      if (!catalog.includes("paas/debian")) await sleep(500);
+    }
+    expect(catalog).toEqual(expect.arrayContaining(["paas/busybox", "paas/debian"]));
     const ps = await psJson();
     expect(ps.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up"]);
     expect(ps[0].node).toBeTruthy();
@@ -163,6 +190,16 @@ describe("swarm scheduler on a 1-node swarm", () => {
     const bad = await p.cli(["ps:placement", "web", "zone=a", "--app", app]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("is not a placement constraint");
+    // An add-on in swarm mode is a plain container on the manager's engine: addons:info says so.
+    const addon = `rd-${app}`;
+    const created = await p.cli(["addons:create", "redis", "--name", addon, "--app", app]);
+    expect(created.code, created.stderr + created.stdout).toBe(0);
+    const addonInfo = await p.cli(["addons:info", addon]);
+    expect(addonInfo.code, addonInfo.stderr).toBe(0);
+    expect(addonInfo.stdout).toContain("Placement:   swarm mode: a plain container on the manager's engine");
+    // A storage volume (a plugin's container-env mount) pins the service to the manager's node.
+    const mount = await p.cli(["storage:mount", "data:/data", "--app", app]);
+    expect(mount.code, mount.stderr + mount.stdout).toBe(0);
     const placed = await p.cli(["ps:placement", "web", "node.role==manager", "--json", "--app", app]);
     expect(placed.code, placed.stderr).toBe(0);
     expect(JSON.parse(placed.stdout)).toEqual({ web: ["node.role==manager"] });
@@ -171,7 +208,14 @@ describe("swarm scheduler on a 1-node swarm", () => {
     });
     const current = services.sort((x, y) => (y.CreatedAt ?? "").localeCompare(x.CreatedAt ?? ""))[0];
     const spec = current.Spec as { TaskTemplate: { Placement: { Constraints: string[] } } };
-    expect(spec.TaskTemplate.Placement.Constraints).toEqual(["node.role==manager"]);
+    const nodeId = ((await engine.docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
+    expect(spec.TaskTemplate.Placement.Constraints).toEqual(["node.role==manager", `node.id==${nodeId}`]);
+    const [task] = (await engine.docker.listTasks({
+      filters: JSON.stringify({ service: [current.ID], "desired-state": ["running"] }),
+    })) as { Status: { ContainerStatus: { ContainerID: string } } }[];
+    const mounted = (await engine.docker.getContainer(task.Status.ContainerStatus.ContainerID).inspect())
+      .Mounts;
+    expect(mounted.map((m) => `${m.Name}:${m.Destination}`)).toContain(`${p.ns}.storage.${app}.data:/data`);
     expect((await get()).status).toBe(200);
     const human = await p.cli(["ps", "--app", app]);
     expect(human.stdout).toMatch(/NAME\s+NODE\s+STATE/);
@@ -188,6 +232,49 @@ describe("swarm scheduler on a 1-node swarm", () => {
       logs = (await p.cli(["logs", "-n", "200", "--app", app])).stdout;
     }
     expect(logs, logs).toMatch(/app\[web\.\d\]: .*url:\//);
+  });
+
+  it("monitors tasks: failing readiness leaves the route, failing liveness replaces the task", async () => {
+    await fsp.writeFile(
+      path.join(repo, "app.json"),
+      JSON.stringify({
+        healthchecks: {
+          web: [
+            { type: "readiness", name: "ready", path: "/missing", attempts: 2, wait: 1, timeout: 2 },
+            { type: "liveness", name: "alive", path: "/missing", attempts: 3, wait: 1, timeout: 2 },
+          ],
+        },
+      }),
+    );
+    await p.git(["add", "app.json"], repo);
+    await p.git(["commit", "-q", "-m", "readiness and liveness checks that fail"], repo);
+    const push = await p.git(["push", "paas", "main"], repo);
+    expect(push.code, push.stdout + push.stderr).toBe(0);
+    const web = async () => {
+      const list = await engine.docker.listServices({
+        filters: JSON.stringify({ label: [`paas.app=${app}`, "paas.process=web"] }),
+      });
+      return list.sort((x, y) => (y.CreatedAt ?? "").localeCompare(x.CreatedAt ?? ""))[0];
+    };
+    const svc = await web();
+    // Every task fails readiness: none is left in the route.
+    let status = 200;
+    for (let i = 0; i < 60 && status === 200; i++) {
+      await sleep(500);
+      status = (await get()).status;
+    }
+    expect(status).toBe(503);
+    // Liveness: the worker killed the tasks' containers and Swarm started new ones in their slots.
+    let replaced = 0;
+    for (let i = 0; i < 60 && replaced === 0; i++) {
+      await sleep(500);
+      const tasks = (await engine.docker.listTasks({ filters: JSON.stringify({ service: [svc.ID] }) })) as {
+        DesiredState: string;
+        Status: { State: string };
+      }[];
+      replaced = tasks.filter((t) => t.DesiredState === "shutdown" && t.Status.State === "failed").length;
+    }
+    expect(replaced).toBeGreaterThan(0);
   });
 
   it("rolls back to the previous release", async () => {
@@ -208,7 +295,14 @@ describe("swarm scheduler on a 1-node swarm", () => {
     const tags = (await (await fetch(`http://${engine.registry}/v2/${p.ns}/${app}/tags/list`)).json()) as {
       tags: string[];
     };
-    expect(tags.tags.sort()).toEqual(["v3", "v4"]);
+    // (A config-only release deployed nowhere, e.g. an add-on's URL, has no tag of its own.)
+    const kept = after
+      .map((r) => Number(String(r.version).replace(/^v/, "")))
+      .sort((x, y) => y - x)
+      .slice(0, 2)
+      .map((v) => `v${v}`);
+    expect(tags.tags).toContain(kept[0]);
+    expect(tags.tags.filter((t) => !kept.includes(t))).toEqual([]);
     const ps = await psJson();
     expect(ps.filter((x) => x.state === "up")).toHaveLength(3);
   });

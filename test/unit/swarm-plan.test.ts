@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/config.js";
 import type { NodeInfo, TaskInfo } from "../../src/docker/services.js";
+import { sharedExtras, swarmNetworkName, volumePin } from "../../src/runtime/swarm/extras.js";
 import { parseConstraint } from "../../src/runtime/swarm/nodes.js";
 import { planService, serviceName } from "../../src/runtime/swarm/plan.js";
-import { registryRepo, tagsToRemove } from "../../src/runtime/swarm/registry.js";
+import { baseImagesOf, registryRepo, tagsToRemove } from "../../src/runtime/swarm/registry.js";
 import {
   type AppService,
   backendsOfTasks,
@@ -180,6 +181,9 @@ describe("scheduler settings", () => {
     );
     expect(() => loadSettings({ PAAS_REGISTRY: "https://r.example/x" })).toThrow("PAAS_REGISTRY");
     expect(() => loadSettings({ PAAS_SWARM_NETWORK: "bad name" })).toThrow("PAAS_SWARM_NETWORK");
+    expect(s.swarmVolumeDriver).toBeNull();
+    expect(loadSettings({ PAAS_SWARM_VOLUME_DRIVER: "rexray/ebs" }).swarmVolumeDriver).toBe("rexray/ebs");
+    expect(() => loadSettings({ PAAS_SWARM_VOLUME_DRIVER: "no good" })).toThrow("PAAS_SWARM_VOLUME_DRIVER");
   });
 });
 
@@ -202,5 +206,68 @@ describe("placement constraints and registry retention", () => {
   it("removes only release tags that no kept release uses", () => {
     expect(tagsToRemove(["v1", "v2", "v3", "v4", "latest"], new Set(["v3", "v4"]))).toEqual(["v1", "v2"]);
     expect(registryRepo("10.0.0.2:5000", "paas", "demo")).toBe("10.0.0.2:5000/paas/demo");
+  });
+});
+
+describe("plugins' container-env on a service", () => {
+  const slot = (index: number) => ({
+    env: { FROM_PLUGIN: "1", GREETING: "plugin" },
+    mounts: [{ source: "paas.storage.demo.data", target: "/data", type: "volume" as const }],
+    networks: [
+      { name: "paas-app-demo", aliases: ["web.demo.internal", `web.${index}.demo.internal`], primary: true },
+    ],
+  });
+
+  it("keeps only the aliases every slot shares and names overlays as Swarm allows", () => {
+    expect(sharedExtras(slot(1), slot(2)).networks[0].aliases).toEqual(["web.demo.internal"]);
+    expect(swarmNetworkName("paas.app.demo")).toBe("paas-app-demo");
+  });
+
+  it("puts env (the app's config wins), volume mounts and networks with aliases in the spec", () => {
+    const extras = sharedExtras(slot(1), slot(2));
+    const spec = plan({ plugin: extras }) as {
+      TaskTemplate: {
+        ContainerSpec: { Env: string[]; Mounts: { Type: string; Source: string; VolumeOptions?: unknown }[] };
+        Networks: { Target: string; Aliases: string[] }[];
+      };
+    };
+    expect(spec.TaskTemplate.ContainerSpec.Env).toEqual(
+      expect.arrayContaining(["FROM_PLUGIN=1", "GREETING=hi"]),
+    );
+    expect(spec.TaskTemplate.ContainerSpec.Mounts[0]).toMatchObject({
+      Type: "volume",
+      Source: "paas.storage.demo.data",
+      Target: "/data",
+    });
+    expect(spec.TaskTemplate.Networks[1]).toEqual({
+      Target: "paas-app-demo",
+      Aliases: ["web.demo.internal"],
+    });
+    const driven = plan({ plugin: extras, volumeDriver: "rexray" }) as {
+      TaskTemplate: { ContainerSpec: { Mounts: { VolumeOptions: { DriverConfig?: { Name: string } } }[] } };
+    };
+    expect(driven.TaskTemplate.ContainerSpec.Mounts[0].VolumeOptions.DriverConfig).toEqual({
+      Name: "rexray",
+    });
+  });
+
+  it("pins a service with a named volume to the manager's node unless a volume driver is set", async () => {
+    const services = { nodeId: async () => "node1" };
+    const extras = sharedExtras(slot(1), slot(2));
+    expect(await volumePin({ swarmVolumeDriver: null }, services, extras)).toEqual(["node.id==node1"]);
+    expect(await volumePin({ swarmVolumeDriver: "rexray" }, services, extras)).toEqual([]);
+    expect(await volumePin({ swarmVolumeDriver: null }, services, { mounts: [] })).toEqual([]);
+  });
+
+  it("picks the base and stack images to push for later nodes", () => {
+    expect(
+      baseImagesOf([
+        "paas/busybox:latest",
+        "paas/debian:bookworm",
+        "paas/stack-run:1",
+        "paas/demo:v4",
+        "debian:bookworm",
+      ]),
+    ).toEqual(["paas/busybox:latest", "paas/debian:bookworm", "paas/stack-run:1"]);
   });
 });

@@ -1,4 +1,5 @@
 import { LABEL, ownedLabels } from "../../docker/labels.js";
+import type { ContainerEnvResult } from "../../plugins/catalog.js";
 import { type Release, releaseTag } from "../../store/releases.js";
 
 // Pure plans for swarm mode: an app + release + process type in, the exact Swarm service
@@ -32,6 +33,10 @@ export interface ServicePlanInput {
   stopGraceSeconds: number;
   /** Seconds a new task must stay up in an in-place update before the next one starts. */
   monitorSeconds: number;
+  /** What plugins answered to `container-env` for the service (swarm/extras.ts), as plain data. */
+  plugin?: ContainerEnvResult;
+  /** Driver of plugins' named volumes (PAAS_SWARM_VOLUME_DRIVER); absent: the node's local one. */
+  volumeDriver?: string | null;
 }
 
 /** Service names: <ns>-<app>-<type>-<generation>; Docker allows 63 characters. */
@@ -43,7 +48,10 @@ export function planService(p: ServicePlanInput): Record<string, unknown> {
   const { release } = p;
   const tag = releaseTag(release.version);
   const command = release.processTypes[p.type] ?? "";
+  const extra = p.plugin ?? {};
   const env: Record<string, string> = {
+    // As on one engine: the app's config wins over a plugin's, the platform's over both.
+    ...extra.env,
     ...release.config,
     PORT: String(release.port),
     PAAS_APP: p.app,
@@ -70,6 +78,23 @@ export function planService(p: ServicePlanInput): Record<string, unknown> {
         StopGracePeriod: p.stopGraceSeconds * 1e9,
         Privileges: { NoNewPrivileges: true },
         CapabilityDrop: ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SYS_CHROOT"],
+        // A named volume is made by the node the task lands on, labelled as ours.
+        Mounts: extra.mounts?.length
+          ? extra.mounts.map((m) => ({
+              Type: m.type,
+              Source: m.source,
+              Target: m.target,
+              ReadOnly: m.readOnly,
+              ...(m.type === "volume"
+                ? {
+                    VolumeOptions: {
+                      Labels: ownedLabels(p.namespace, { [LABEL.app]: p.app, [LABEL.kind]: "volume" }),
+                      ...(p.volumeDriver ? { DriverConfig: { Name: p.volumeDriver } } : {}),
+                    },
+                  }
+                : {}),
+            }))
+          : undefined,
       },
       Resources: {
         Limits: {
@@ -82,7 +107,13 @@ export function planService(p: ServicePlanInput): Record<string, unknown> {
       RestartPolicy: { Condition: "any", Delay: 2e9, MaxAttempts: 0 },
       Placement: { Constraints: p.constraints },
       // The router and the checks reach the tasks on this network by address (no VIP: dnsrr).
-      Networks: [{ Target: p.network, Aliases: [`${p.app}-${p.type}`] }],
+      // Plugins' networks (swarm-scoped: extras.ts) with their aliases, e.g. web.<app>.internal.
+      Networks: [
+        { Target: p.network, Aliases: [`${p.app}-${p.type}`] },
+        ...(extra.networks ?? [])
+          .filter((n) => n.name !== p.network)
+          .map((n) => ({ Target: n.name, Aliases: n.aliases ?? [] })),
+      ],
       LogDriver: { Name: "json-file", Options: { "max-size": "10m", "max-file": "3" } },
     },
     Mode: { Replicated: { Replicas: p.replicas } },

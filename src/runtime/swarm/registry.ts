@@ -23,6 +23,14 @@ export function tagsToRemove(tags: string[], kept: Set<string>): string[] {
   return tags.filter((t) => /^v\d+$/.test(t) && !kept.has(t));
 }
 
+/** The local base and stack images a node needs to run and build: every tag of these repos. */
+export const BASE_REPOS = ["paas/busybox", "paas/debian", "paas/stack-run", "paas/stack-build"];
+
+/** The `repo:tag`s of BASE_REPOS among an engine's image tags. */
+export function baseImagesOf(repoTags: string[]): string[] {
+  return repoTags.filter((t) => BASE_REPOS.includes(t.slice(0, t.lastIndexOf(":")))).sort();
+}
+
 /**
  * Swarm mode's images on every node: a release's image is pushed to PAAS_REGISTRY and its
  * services run it by digest (repo:tag@sha256:...), so every node pulls exactly what was
@@ -54,6 +62,25 @@ export class ReleaseRegistry {
     const ref = `${key}@${digest}`;
     this.pushed.set(key, ref);
     return ref;
+  }
+
+  /**
+   * Push the local base and stack images (BASE_REPOS) as <registry>/paas/...: a node that joins
+   * later pulls them (README "Several hosts"). Returns what was pushed.
+   */
+  async pushBaseImages(): Promise<string[]> {
+    const registry = this.settings.registry;
+    if (!registry) return [];
+    const tags = (await this.docker.images.list({})).flatMap((i) => i.RepoTags ?? []);
+    const pushed: string[] = [];
+    for (const ref of baseImagesOf(tags)) {
+      const at = ref.lastIndexOf(":");
+      const repo = `${registry}/${ref.slice(0, at)}`;
+      await this.docker.images.tag(ref, repo, ref.slice(at + 1));
+      await this.docker.images.push(repo, ref.slice(at + 1));
+      pushed.push(`${repo}:${ref.slice(at + 1)}`);
+    }
+    return pushed;
   }
 
   /** Remove release tags no kept release uses; returns how many manifests went. */

@@ -9,12 +9,15 @@ import type { Formation } from "../../store/formation.js";
 import type { Store } from "../../store/index.js";
 import { type Release, releaseTag } from "../../store/releases.js";
 import { limitsFor } from "../../store/resources.js";
+import { unreadyIds } from "../../store/unready.js";
 import { checkPlanFor, runChecks } from "../checks.js";
 import type { DeployOptions } from "../deploy.js";
 import { runPhaseScript } from "../phase-script.js";
 import type { Slot } from "../plan.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
+import { serviceExtras, volumePin } from "./extras.js";
+import { SwarmHealthMonitor } from "./health.js";
 import { type ClusterOp, runClusterOp, servingNodes } from "./nodes.js";
 import { followTasks, tasksOutput } from "./output.js";
 import { planService } from "./plan.js";
@@ -92,7 +95,7 @@ export class SwarmScheduler implements Scheduler {
     try {
       if (types.some((t) => (formation[t] ?? 0) > 0)) await this.registry.imageFor(app, release, log);
       for (const type of types.filter((t) => (formation[t] ?? 0) > 0)) {
-        const svc = await this.createService(app, release, type, formation[type], generation);
+        const svc = await this.createService(app, release, type, formation[type], generation, log);
         created.push({ svc, type, replicas: formation[type] });
         log(
           `-----> Starting ${type} x${formation[type]} (${releaseTag(release.version)}, service ${svc.name})`,
@@ -106,13 +109,13 @@ export class SwarmScheduler implements Scheduler {
     const route = await this.store.routes.get(app);
     const web = created.find((c) => c.type === "web");
     if (web || retiring.some((s) => s.type === "web")) {
-      const serving = web ? await this.backends(web.svc.id, release.port) : [];
+      const serving = web ? await this.backends(app, web.svc.id, release.port) : [];
       await this.store.routes.setBackends(app, serving, route?.backends ?? []);
       log(`-----> Traffic moved to ${releaseTag(release.version)} (${serving.length} task(s))`);
     }
     if (opts.releasePhase) await this.phase(app, release, "postdeploy", log, false);
     await opts.onLive?.();
-    if (web) await this.store.routes.setBackends(app, await this.backends(web.svc.id, release.port), []);
+    if (web) await this.store.routes.setBackends(app, await this.backends(app, web.svc.id, release.port), []);
     this.retire(retiring, log);
     // Retention in the registry too: a failure is reported, the release stays live.
     await this.registry
@@ -129,7 +132,7 @@ export class SwarmScheduler implements Scheduler {
     for (const [type, n] of Object.entries(formation)) {
       const svc = current.get(type);
       if (!svc && n > 0) {
-        const created = await this.createService(app, release, type, n, generation);
+        const created = await this.createService(app, release, type, n, generation, log);
         started.push({ svc: created, type, replicas: n });
       } else if (svc && n === 0) {
         this.retire([svc], log);
@@ -185,10 +188,29 @@ export class SwarmScheduler implements Scheduler {
     await this.runtime.destroy(app);
   }
 
+  /** Reconcile, and the liveness/readiness monitor of the tasks (both in the worker role). */
   startReconcile(): () => Promise<void> {
     const r = new SwarmReconciler(this.settings, this.store, this, this.logger.child("reconcile"));
     r.start();
-    return () => r.stop();
+    // The base and stack images go to the registry once per worker start, for later nodes.
+    void this.registry
+      .pushBaseImages()
+      .then(
+        (pushed) => pushed.length > 0 && this.log("base images pushed to the registry", { images: pushed }),
+      )
+      .catch((err) => this.log("pushing base images failed", { level: "warn", error: messageOf(err) }));
+    const health = new SwarmHealthMonitor(
+      this.settings,
+      this.store,
+      this.docker,
+      this,
+      this.logger.child("health"),
+    );
+    health.start();
+    return async () => {
+      health.stop();
+      await r.stop();
+    };
   }
 
   cluster(op: ClusterOp): Promise<unknown> {
@@ -215,7 +237,7 @@ export class SwarmScheduler implements Scheduler {
   /** Point the app's route at the running tasks of its current web service. */
   async refreshRoute(app: string, port: number): Promise<boolean> {
     const web = currentByType(await this.appServices(app)).get("web");
-    const backends = web ? await this.backends(web.id, port) : [];
+    const backends = web ? await this.backends(app, web.id, port) : [];
     const route = await this.store.routes.get(app);
     const same = JSON.stringify(route?.backends ?? []) === JSON.stringify(backends);
     if (!same) await this.store.routes.setBackends(app, backends, []);
@@ -228,8 +250,16 @@ export class SwarmScheduler implements Scheduler {
     type: string,
     replicas: number,
     generation: string,
+    log: Log = (line) => this.log(line.trim(), { app }),
   ): Promise<AppService> {
     if (!release.image) throw new Error("release has no image");
+    const plugin = await serviceExtras(
+      this.runtime,
+      this.docker.services,
+      this.settings.namespace,
+      { app, type, version: release.version },
+      log,
+    );
     const limits = limitsFor(await this.store.resources.get(app), type, {
       memory: this.settings.defaultMemory,
     });
@@ -243,11 +273,16 @@ export class SwarmScheduler implements Scheduler {
       cpus: limits.cpu,
       pidsLimit: this.settings.pidsLimit,
       network: this.settings.swarmNetwork,
-      constraints: await this.store.placement.get(app, type),
+      constraints: [
+        ...(await this.store.placement.get(app, type)),
+        ...(await volumePin(this.settings, this.docker.services, plugin)),
+      ],
       generation,
       image: await this.registry.imageFor(app, release),
       stopGraceSeconds: this.settings.stopTimeout,
       monitorSeconds: this.settings.checkUptime,
+      plugin,
+      volumeDriver: this.settings.swarmVolumeDriver,
     });
     await this.docker.services.create(spec);
     const svc = await this.docker.services.inspect(String(spec.Name));
@@ -255,12 +290,14 @@ export class SwarmScheduler implements Scheduler {
     return appServiceOf(svc);
   }
 
-  /** Running tasks on nodes that may serve (not down, drained or being drained). */
-  private async backends(serviceId: string, port: number) {
+  /** Running tasks on nodes that may serve (not down, drained or being drained), and ready. */
+  private async backends(app: string, serviceId: string, port: number) {
     const tasks = await this.docker.services.tasks({ service: [serviceId], "desired-state": ["running"] });
     const serving = servingNodes(await this.docker.services.nodes());
+    // Tasks failing a readiness check (swarm/health.ts) stay out.
+    const unready = await unreadyIds(this.store, app);
     return backendsOfTasks(
-      tasks.filter((t) => serving.has(t.nodeId)),
+      tasks.filter((t) => serving.has(t.nodeId) && !unready.has(t.id)),
       this.settings.swarmNetwork,
       port,
     );
