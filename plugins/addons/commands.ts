@@ -204,9 +204,16 @@ export async function destroy(req: CommandRequest, ctx: Ctx): Promise<CommandRes
       409,
     );
   const life = lifecycle(ctx);
-  for (const t of a.attachments) await life.disconnectApp(a, t.app);
-  await life.remove(a, { data: true });
+  // Forgotten before its container goes: a reconcile pass that sees the container gone would
+  // otherwise heal the add-on (container and volume) right back. Put back if Docker refuses.
   await reg.remove(name);
+  try {
+    for (const t of a.attachments) await life.disconnectApp(a, t.app);
+    await life.remove(a, { data: true });
+  } catch (err) {
+    await reg.save(a);
+    throw err;
+  }
   await new StateBook(ctx.kv).forget(name);
   const apps = [...new Set(a.attachments.map((t) => t.app))];
   const change: Record<string, string | null> = {};

@@ -53,6 +53,8 @@ async function reconcile(_args: TriggerArgs["reconcile"], ctx: Ctx): Promise<und
   const book = new StateBook(ctx.kv);
   for (const a of await new Registry(ctx.kv).all()) {
     const before = await life.state(a);
+    // Being destroyed since this pass listed it: leave it gone.
+    if (before !== "running" && !(await new Registry(ctx.kv).get(a.name))) continue;
     if (before !== "running") {
       try {
         await life.heal(a);
