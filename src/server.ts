@@ -111,7 +111,12 @@ export async function startServer(
   const closers: (() => Promise<void>)[] = [];
 
   let worker: WorkerHandle | null = null;
-  if (has("worker")) {
+  // Swarm: builds, deploys, reconcile and cron need a manager's engine. A worker on a swarm
+  // worker node runs only that node's collector (logs and stats, started above).
+  const manages = settings.scheduler !== "swarm" || (await docker.services.isManager().catch(() => true));
+  if (has("worker") && !manages)
+    logger.child("swarm")("this engine is not a swarm manager: collecting its logs and stats only");
+  if (has("worker") && manages) {
     // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
     const builders: Builder[] = [dockerfileBuilder, buildpacksBuilder];
     const run = pipelineRunner({

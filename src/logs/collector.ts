@@ -1,14 +1,20 @@
+import crypto from "node:crypto";
+import { engineId } from "../docker/host.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
 import type { DockerEvent, StatsSample } from "../docker/streams.js";
 import { messageOf } from "../errors.js";
 import type { LogFn } from "../log.js";
 import type { Store } from "../store/index.js";
+import { Lease } from "../store/lease.js";
 import { dockerSince, dockerTsKey, fromDockerTs } from "./line.js";
 import type { StreamWriter } from "./writer.js";
 
 /** Container kinds whose output belongs in the app's stream (not builds). */
 const KINDS = new Set(["app", "oneoff", "release-phase"]);
+/** The engine's lease: renewed every REFRESH_MS, lapses (another worker takes over) after LEASE_MS. */
+const LEASE_MS = 10_000;
+const REFRESH_MS = 2_000;
 
 interface Attached {
   app: string;
@@ -33,6 +39,9 @@ interface Who {
  * they come and go, copies their output into each app's stream with Docker's timestamps,
  * adds `paas[web.1]` lines for what happens to them, and publishes their live stats.
  * Position per container is stored with the lines, so a restart resumes where it stopped.
+ * Workers sharing an engine (several on one host, or one per node of a swarm whatever its
+ * role) take a lease per engine ID in Redis: one follows it, the others stand by and take
+ * over from the stored positions when its lease lapses.
  */
 export class Collector {
   private attached = new Map<string, Attached>();
@@ -49,6 +58,11 @@ export class Collector {
   private names = new Map<string, string>();
   /** One-offs read from their creation on: their start must not follow them a second time. */
   private oneOffs = new Set<string>();
+  /** Holding this engine's lease and following it. */
+  private active = false;
+  private lease: Lease | null = null;
+  private readonly holder = crypto.randomUUID();
+  private leadTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly namespace: string,
@@ -59,25 +73,63 @@ export class Collector {
   ) {}
 
   start(): void {
-    void this.watch();
+    void this.lead();
     this.statsTimer = setInterval(() => void this.publishStats(), 2000);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.leadTimer) clearTimeout(this.leadTimer);
+    await this.pause();
+    // Handed over at once: a worker standing by on this engine resumes from the stored positions.
+    if (this.lease) await this.lease.release().catch(() => {});
+  }
+
+  /** Follow this engine while holding its lease; stop following when another holds it. */
+  private async lead(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.lease ??= new Lease(
+        this.store.redis,
+        this.store.keys.collectorLease(await engineId(this.docker.raw)),
+        this.holder,
+      );
+      const held = await this.lease.take(LEASE_MS);
+      if (held && !this.active && !this.stopped) {
+        this.active = true;
+        void this.watch();
+      } else if (!held && this.active) {
+        this.log("another worker follows this engine now: standing by");
+        await this.pause();
+      }
+    } catch (err) {
+      // Redis or the engine unreachable: keep what we do, ask again.
+      this.log("collector lease failed, retrying", { level: "warn", error: messageOf(err) });
+    }
+    if (!this.stopped) this.leadTimer = setTimeout(() => void this.lead(), REFRESH_MS);
+  }
+
+  /** Stop following the engine (lease lost, or stopping); positions stay stored. */
+  private async pause(): Promise<void> {
+    this.active = false;
     this.stopEvents?.();
+    this.stopEvents = null;
     for (const a of this.attached.values()) {
       a.stop();
       a.stopStats?.();
     }
     this.attached.clear();
+    this.samples.clear();
+    // Another collector may move the stored positions on: read them again on resuming.
+    this.lastTs.clear();
+    this.oneOffs.clear();
     await this.writer.flush();
   }
 
   private async watch(): Promise<void> {
     let backoff = 500;
-    while (!this.stopped) {
+    while (!this.stopped && this.active) {
       const ended = new Promise<void>((resolve) => {
         this.docker.streams
           .events(
@@ -92,6 +144,11 @@ export class Collector {
             () => resolve(),
           )
           .then((stop) => {
+            if (!this.active) {
+              stop();
+              resolve();
+              return;
+            }
             this.stopEvents = stop;
             backoff = 500;
             // After (re)connecting: pick up what runs, and what ran while we were away.
@@ -100,7 +157,7 @@ export class Collector {
           .catch(() => resolve());
       });
       await ended;
-      if (this.stopped) return;
+      if (this.stopped || !this.active) return;
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 10_000);
     }
@@ -120,6 +177,7 @@ export class Collector {
 
   private async onEvent(e: DockerEvent): Promise<void> {
     const a = e.attributes;
+    if (!this.active) return;
     if (!KINDS.has(a[LABEL.kind] ?? "") || !a[LABEL.app]) return;
     const app = a[LABEL.app];
     const action = e.Action;
@@ -176,7 +234,7 @@ export class Collector {
           this.lastTs.delete(e.id);
           void this.store.logs.forgetCursor(e.id).catch(() => {});
         }
-        const name = (a.name ?? "").replace(/^\//, "");
+        const name = figuresName(a, a.name ?? "");
         if (name) void this.store.metrics.forget(app, name).catch(() => {});
       }, 5000).unref();
       if (att) this.samples.delete(e.id);
@@ -193,7 +251,7 @@ export class Collector {
     return {
       app: labels[LABEL.app] ?? "",
       process: dyno || dynoOf(labels),
-      name: info.Name.replace(/^\//, ""),
+      name: figuresName(labels, info.Name),
       command: (cmd[0] === "/bin/sh" && cmd[1] === "-c" ? cmd.slice(2) : cmd).join(" "),
       tty: Boolean(info.Config.Tty),
       running: Boolean(info.State.Running),
@@ -203,7 +261,7 @@ export class Collector {
 
   /** Follow one container's output from the stored cursor on; idempotent. */
   private async attach(id: string, known?: Who): Promise<void> {
-    if (this.stopped || this.attached.has(id)) return;
+    if (this.stopped || !this.active || this.attached.has(id)) return;
     // Claim the slot before any await, so two events cannot attach twice.
     const entry: Attached = { app: "", process: "", stop: () => {} };
     this.attached.set(id, entry);
@@ -247,7 +305,7 @@ export class Collector {
 
   /** A one-off's output from its creation on, stamped as it arrives; the cursor follows it. */
   private async attachOneOff(id: string): Promise<void> {
-    if (this.stopped || this.attached.has(id)) return;
+    if (this.stopped || !this.active || this.attached.has(id)) return;
     const entry: Attached = { app: "", process: "", stop: () => {} };
     this.attached.set(id, entry);
     try {
@@ -288,7 +346,7 @@ export class Collector {
     entry?.stopStats?.();
     this.attached.delete(id);
     this.samples.delete(id);
-    if (this.stopped) return;
+    if (this.stopped || !this.active) return;
     const info = await this.docker.containers.inspect(id).catch(() => null);
     if (info?.State.Running) {
       await new Promise((r) => setTimeout(r, 200));
@@ -320,6 +378,11 @@ export class Collector {
     }));
     await this.store.metrics.publish(list).catch(() => {});
   }
+}
+
+/** The name ps rows match figures by: the container's, or a swarm task's short ID (as paas ps shows it). */
+function figuresName(labels: Record<string, string>, containerName: string): string {
+  return labels["com.docker.swarm.task.id"]?.slice(0, 12) || containerName.replace(/^\//, "");
 }
 
 /** web.1 from the process and instance labels (run.3 for one-offs). */

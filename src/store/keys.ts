@@ -41,6 +41,8 @@ export class Keys {
   appLog = (app: string) => `${this.ns}:log:${app}`;
   /** Collector: last Docker timestamp stored per container id (resume without loss or repeats). */
   logCursors = () => `${this.ns}:log-cursors`;
+  /** The one collector following an engine (by Docker's engine ID), among workers sharing it. */
+  collectorLease = (engine: string) => `${this.ns}:collector-lease:${engine}`;
   drains = (app: string) => `${this.ns}:drains:${app}`;
   drainStats = (app: string) => `${this.ns}:drain-stats:${app}`;
   /** Drain shipper: last stream id shipped per app, and the lease of the one shipping. */

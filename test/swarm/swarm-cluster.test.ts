@@ -1,14 +1,19 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Platform } from "../helpers/platform.js";
+import { Platform, ROOT } from "../helpers/platform.js";
 import { SwarmCluster } from "../helpers/swarm-cluster.js";
 import { routerGet, sleep } from "../helpers/swarm-engine.js";
 
 // Swarm mode on 3 nodes of the test's own: a manager and two workers, each a dockerd in a
 // network (and UTS) namespace of its own, joined over a LAN bridge in a fourth namespace.
 // Images reach the workers through the registry (by digest); the router on the manager's
-// overlay reaches the tasks on every node.
+// overlay reaches the tasks on every node. Every node runs a worker-only `paas server` on
+// its own engine (its log collector); the manager's engine has two (the platform's
+// container and one on the host), which must not collect its tasks twice.
 
 interface Proc {
   name: string;
@@ -25,6 +30,44 @@ describe("swarm scheduler on a 3-node swarm", () => {
   const get = () => routerGet(engine.engineIp, engine.routerPort, `${app}.paas.test`);
   const ps = async () => JSON.parse((await p.cli(["ps", "--json", "--app", app])).stdout) as Proc[];
   const upNodes = async () => (await ps()).filter((x) => x.state === "up").map((x) => x.node);
+  const nodeWorkers: { child: ChildProcess; dir: string }[] = [];
+
+  /** `paas server --roles worker` on the host, driving one node's engine. */
+  const startNodeWorker = async (socket: string, env: Record<string, string>) => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-node-worker-"));
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, "dist/cli/main.js"), "server", "--roles", "worker"],
+      {
+        env: {
+          ...process.env,
+          ...env,
+          PAAS_NAMESPACE: p.ns,
+          PAAS_DATA_DIR: dir,
+          PAAS_SSH_PORT: "off",
+          DOCKER_HOST: `unix://${socket}`,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    nodeWorkers.push({ child, dir });
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node worker did not start:\n${out}`)), 30_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes("paas is running")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      child.on("exit", (code) => reject(new Error(`node worker exited with ${code}:\n${out}`)));
+    });
+    return () => out;
+  };
+  let nodeWorkerOutput: (() => string)[] = [];
 
   /** Steady requests until stopped: how many answered 200 and how many did not. */
   const load = () => {
@@ -67,6 +110,10 @@ describe("swarm scheduler on a 3-node swarm", () => {
       PAAS_REGISTRY: engine.registry,
       PAAS_REGISTRY_CONFIG: engine.registryConfig,
     });
+    // One worker-only server per worker node, and a second one on the manager's engine.
+    nodeWorkerOutput = [];
+    for (const socket of [...cluster.workers.map((w) => `${w.dir}/docker.sock`), engine.socket])
+      nodeWorkerOutput.push(await startNodeWorker(socket, common));
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
     const push = await p.git(["push", "paas", "main"], repo);
@@ -74,6 +121,19 @@ describe("swarm scheduler on a 3-node swarm", () => {
   }, 300_000);
 
   afterAll(async () => {
+    for (const { child } of nodeWorkers) {
+      if (child.exitCode !== null) continue;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.removeAllListeners("exit");
+        child.on("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.kill("SIGTERM");
+      });
+    }
+    for (const { dir } of nodeWorkers) await fsp.rm(dir, { recursive: true, force: true });
     await p.stop().catch(() => {});
     await cluster.stop();
     if (repo) await fsp.rm(repo, { recursive: true, force: true });
@@ -94,6 +154,41 @@ describe("swarm scheduler on a 3-node swarm", () => {
     }
     expect(new Set(spread).size).toBe(3);
     for (let i = 0; i < 9; i++) expect((await get()).status).toBe(200);
+  });
+
+  it("collects every node's task output into paas logs once, and their live figures into ps", async () => {
+    const procs = await ps();
+    const managerName = (
+      JSON.parse((await p.cli(["nodes", "--json"])).stdout) as { hostname: string; role: string }[]
+    )
+      .filter((n) => n.role === "manager")
+      .map((n) => n.hostname);
+    const remote = procs.filter((x) => x.state === "up" && !managerName.includes(x.node));
+    expect(remote.length).toBeGreaterThan(0);
+    // A worker node's engine is not a manager: its worker collects and takes no jobs.
+    for (const out of nodeWorkerOutput.slice(0, 2))
+      expect(out()).toContain("this engine is not a swarm manager: collecting its logs and stats only");
+    const startLines = (logs: string, dyno: string) =>
+      logs.split("\n").filter((l) => l.includes(`app[${dyno}]: starting on port`)).length;
+    let logs = "";
+    const dynos = procs.filter((x) => x.state === "up").map((x) => x.name);
+    for (let i = 0; i < 60; i++) {
+      logs = (await p.cli(["logs", "-n", "500", "--app", app])).stdout;
+      if (dynos.every((d) => startLines(logs, d) > 0)) break;
+      await sleep(500);
+    }
+    // Every task's start line (on whichever node it runs), once: the two workers on the
+    // manager's engine share it through its lease.
+    for (const d of dynos) expect(startLines(logs, d), `${d} in:\n${logs}`).toBe(1);
+    let figures: (Proc & { memoryBytes?: number })[] = [];
+    for (let i = 0; i < 30; i++) {
+      figures = (await ps()) as typeof figures;
+      if (figures.every((x) => x.state !== "up" || typeof x.memoryBytes === "number")) break;
+      await sleep(1_000);
+    }
+    const remoteFigures = figures.filter((x) => remote.some((r) => r.name === x.name));
+    expect(remoteFigures.length).toBeGreaterThan(0);
+    for (const x of remoteFigures) expect(x.memoryBytes, JSON.stringify(x)).toBeGreaterThan(0);
   });
 
   it("drains a worker node with 0 failed requests", async () => {
