@@ -220,6 +220,23 @@ describe("paas logs: one stream per app", () => {
     expect(bad.stderr).toMatch(/^error: "web" is not a dyno/);
   });
 
+  it("answers curl: plain text lines, the token required, bad filters a 400", async () => {
+    const url = `${p.apiUrl}/api/v1/apps/${app}/logs?num=5&source=app`;
+    expect((await fetch(url)).status).toBe(401);
+    const res = await fetch(url, { headers: { authorization: `Bearer ${p.token}` } });
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const lines = (await res.text()).split("\n").filter(Boolean);
+    expect(lines).toHaveLength(5);
+    for (const l of lines) expect(l).toMatch(/^\S+ app\[[a-z0-9_]+\.\d+\]: /);
+    const bad = await fetch(`${p.apiUrl}/api/v1/apps/${app}/logs?source=nope`, {
+      headers: { authorization: `Bearer ${p.token}` },
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
+      'source must be app or paas (got "nope")',
+    );
+  });
+
   it("keeps 1,500 lines", async () => {
     expect((await p.get(app, "/cgi-bin/burst?1700")).status).toBe(200);
     const lines = await until("the burst's last line", async () => {
