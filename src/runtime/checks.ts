@@ -122,7 +122,8 @@ async function runHttpCheck(t: CheckTarget, check: HealthCheck, clock: CheckCloc
   };
 }
 
-function httpGet(
+/** One GET of a health check path: status and the first 64 KiB of the body, or why it failed. */
+export function httpGet(
   address: string,
   port: number,
   path: string,
@@ -149,7 +150,9 @@ function httpGet(
         res.on("error", (err) => resolve({ status: 0, body, error: err.message }));
       },
     );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out after ${timeoutMs / 1000}s`)));
+    req.setTimeout(Math.max(1, timeoutMs), () =>
+      req.destroy(new Error(`timed out after ${timeoutMs / 1000}s`)),
+    );
     req.on("error", (err) => resolve({ status: 0, body: "", error: err.message }));
     req.end();
   });

@@ -8,6 +8,7 @@ import type { AppName } from "../names.js";
 import type { Store } from "../store/index.js";
 import { releaseTag } from "../store/releases.js";
 import { UnreadyStore } from "../store/unready.js";
+import { AppPass } from "./app-pass.js";
 import { afterProbe, probe } from "./health-probe.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
@@ -28,50 +29,23 @@ const TICK_MS = 1000;
  * (under the app's lock, skipped while a deploy holds it); readiness takes it out of the
  * route and records it as unready, so no route computation puts it back, until a probe passes.
  */
-export class HealthMonitor {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
+export class HealthMonitor extends AppPass {
   private readonly state = new Map<string, ProbeState>();
   private readonly unready: UnreadyStore;
 
   constructor(
     private readonly settings: Settings,
-    private readonly store: Store,
+    store: Store,
     private readonly docker: DockerParts,
-    private readonly log: Log,
+    log: Log,
     /** The app's own log (paas logs): what the monitor did, as Heroku-style platform events. */
     private readonly events?: { emit(app: string, process: string, message: string): void },
   ) {
+    super(store, log, TICK_MS);
     this.unready = new UnreadyStore(store.redis, store.keys);
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** One pass over every app; a pass still running makes the next tick a no-op. */
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (const app of await this.store.apps.list()) {
-        await this.app(app).catch((err) =>
-          this.log("health check pass failed", { level: "warn", app, error: messageOf(err) }),
-        );
-      }
-    } catch (err) {
-      this.log("health monitor could not list apps", { error: messageOf(err) });
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private async app(app: AppName): Promise<void> {
+  protected async app(app: AppName): Promise<void> {
     const record = await this.store.apps.get(app);
     const release = record?.release ? await this.store.releases.get(app, record.release) : null;
     const checks = release?.appJson?.healthchecks ?? {};

@@ -1,5 +1,5 @@
-import http from "node:http";
 import type { HealthCheck } from "../app-json/checks.js";
+import { httpGet } from "./checks.js";
 import { probePort } from "./readiness.js";
 
 // One probe of a running container for a liveness or readiness check, and the pure rule for
@@ -20,7 +20,7 @@ export async function probe(t: ProbeTarget, check: HealthCheck): Promise<string 
   if (t.port === null) return null;
   const host = t.host ?? "127.0.0.1";
   if (!check.path) return (await probePort(host, t.port, 200)) ? null : "not accepting connections";
-  const res = await get(host, t.port, check.path, t.hostHeader, check.timeout * 1000);
+  const res = await httpGet(host, t.port, check.path, t.hostHeader, check.timeout * 1000);
   if (res.error) return `GET ${check.path} -> ${res.error}`;
   if (res.status < 200 || res.status >= 400) return `GET ${check.path} -> status ${res.status}`;
   if (check.content !== undefined && !res.body.includes(check.content))
@@ -47,39 +47,4 @@ export function afterProbe(
   if (check.type === "liveness") return { failures: 0, action: "restart" };
   if (check.type === "readiness") return { failures, action: unready ? "none" : "unready" };
   return { failures, action: "none" };
-}
-
-function get(
-  address: string,
-  port: number,
-  path: string,
-  host: string,
-  timeoutMs: number,
-): Promise<{ status: number; body: string; error?: string }> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      {
-        host: address,
-        port,
-        path,
-        method: "GET",
-        headers: { host, "user-agent": "paas-healthcheck" },
-        agent: false,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          if (body.length < 65536) body += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on("error", (err) => resolve({ status: 0, body, error: err.message }));
-      },
-    );
-    req.setTimeout(Math.max(1, timeoutMs), () =>
-      req.destroy(new Error(`timed out after ${timeoutMs / 1000}s`)),
-    );
-    req.on("error", (err) => resolve({ status: 0, body: "", error: err.message }));
-    req.end();
-  });
 }

@@ -3,8 +3,10 @@ import type { Settings } from "../../config.js";
 import type { DockerParts } from "../../docker/index.js";
 import type { TaskInfo } from "../../docker/services.js";
 import { messageOf } from "../../errors.js";
+import type { AppName } from "../../names.js";
 import type { Store } from "../../store/index.js";
 import { UnreadyStore } from "../../store/unready.js";
+import { AppPass } from "../app-pass.js";
 import { afterProbe, probe } from "../health-probe.js";
 import type { SwarmScheduler } from "./scheduler.js";
 import { currentByType } from "./tasks.js";
@@ -25,9 +27,7 @@ const TICK_MS = 1000;
  * worker's node; a task on another node failing liveness is taken out of the route instead
  * (and logged) until a worker runs on every node.
  */
-export class SwarmHealthMonitor {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
+export class SwarmHealthMonitor extends AppPass {
   private node: string | null = null;
   /** Per task and check: consecutive failures and when the next probe is due. */
   private readonly state = new Map<string, { failures: number; nextAt: number }>();
@@ -35,43 +35,22 @@ export class SwarmHealthMonitor {
 
   constructor(
     private readonly settings: Settings,
-    private readonly store: Store,
+    store: Store,
     private readonly docker: DockerParts,
     private readonly swarm: SwarmScheduler,
-    private readonly log: Log,
+    log: Log,
     private readonly events?: { emit(app: string, process: string, message: string): void },
   ) {
+    super(store, log, TICK_MS);
     this.unready = new UnreadyStore(store.redis, store.keys);
   }
 
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
+  protected async beforePass(): Promise<void> {
+    this.node ??= await this.docker.services.nodeId();
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      this.node ??= await this.docker.services.nodeId();
-      for (const app of await this.store.apps.list()) {
-        await this.app(app).catch((err) =>
-          this.log("health check pass failed", { level: "warn", app, error: messageOf(err) }),
-        );
-      }
-    } catch (err) {
-      this.log("swarm health monitor pass failed", { error: messageOf(err) });
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private async app(app: string): Promise<void> {
-    const record = await this.store.apps.get(app as never);
+  protected async app(app: AppName): Promise<void> {
+    const record = await this.store.apps.get(app);
     const release = record?.release ? await this.store.releases.get(app, record.release) : null;
     const checks = release?.appJson?.healthchecks ?? {};
     const monitored = (type: string) => [
