@@ -127,6 +127,8 @@ class Session {
   private stdin: NodeJS.WritableStream | null = null;
   private tty = false;
   private ended = false;
+  private resizing = false;
+  private pendingSize: { cols: number; rows: number } | undefined;
   /** Ends the heartbeat that tells the reaper a client still holds the container. */
   private unhold: () => void = () => {};
 
@@ -226,9 +228,27 @@ class Session {
   }
 
   private control(msg: ClientMessage): void {
-    if (msg.type === "resize" && this.tty && this.oneOff)
-      void this.deps.oneOffs.resize(this.oneOff, msg.cols, msg.rows).catch(() => {});
+    if (msg.type === "resize" && this.tty && this.oneOff) this.resize(msg.cols, msg.rows);
     if (msg.type === "eof") this.stdin?.end();
+  }
+
+  /**
+   * Resizes go to Docker one at a time, and only the newest waiting one is sent: two calls
+   * in flight may land in either order (`stty cols 77 rows 22` is two changes), leaving the
+   * container at the older size.
+   */
+  private resize(cols: number, rows: number): void {
+    this.pendingSize = { cols, rows };
+    if (this.resizing) return;
+    this.resizing = true;
+    void (async () => {
+      while (this.pendingSize && this.oneOff) {
+        const size = this.pendingSize;
+        this.pendingSize = undefined;
+        await this.deps.oneOffs.resize(this.oneOff, size.cols, size.rows).catch(() => {});
+      }
+      this.resizing = false;
+    })();
   }
 
   /** Copy one output stream to the socket, pausing while the client lags behind. */
