@@ -40,6 +40,12 @@ export function parseDomain(raw: unknown, reserved?: ReservedNames): string {
   const ascii = domainToASCII(name);
   if (ascii === "") throw invalid(`"${shown}" is not a valid domain name`);
   const labels = ascii.split(".");
+  const bad = [...new Set(ascii.replace(/[a-z0-9.-]/g, ""))];
+  if (bad.length > 0) {
+    throw invalid(
+      `"${shown}" has characters a domain name cannot have (${bad.map((c) => JSON.stringify(c)).join(" ")}): use letters, digits, hyphens and dots`,
+    );
+  }
   if (labels.length < 2) throw invalid(`"${shown}" needs at least two labels, e.g. example.com`);
   for (const label of labels) {
     if (label.length > 63)

@@ -44,7 +44,8 @@ describe("parseDomain", () => {
     rejects("foo*.example.com", /wildcard is only allowed/);
     rejects(`${"a".repeat(64)}.example.com`, /over 63 characters/);
     rejects(`${"abcdefghi.".repeat(26)}com`, /over 253 characters/);
-    rejects("under_score.example.com", /not a valid domain name/);
+    rejects("under_score.example.com", /characters a domain name cannot have \("_"\)/);
+    rejects("not_valid!", /characters a domain name cannot have \("_" "!"\)/);
     rejects("trailing-.example.com", /not a valid domain name/);
     rejects("paas.test", /platform's own domain/);
     rejects("web.paas.test", /platform's own domain/);
