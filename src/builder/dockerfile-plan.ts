@@ -52,6 +52,35 @@ export function injectBuildCa(dockerfile: string): string {
   return out.join("\n");
 }
 
+/**
+ * A filter for the builder's output that hides the steps the platform added (the CA steps
+ * injectBuildCa put in `generated`, and the LABEL steps Docker appends for the build's
+ * `labels`) and numbers the rest as the app's Dockerfile has them ("Step 2/3", not
+ * "Step 10/19"). Returns the line to show, or null. One per build.
+ */
+export function userStepFilter(
+  generated: string,
+  labels: Record<string, string> = {},
+): (line: string) => string | null {
+  const ca = new Set(caInjection());
+  const added = new Set([...ca, ...Object.entries(labels).map(([k, v]) => `LABEL ${k}=${v}`)]);
+  const addedTotal = generated.split(/\r?\n/).filter((l) => ca.has(l)).length + Object.keys(labels).length;
+  let hidden = 0;
+  let hiding = false;
+  return (line) => {
+    const step = /^(\s*)Step (\d+)\/(\d+) : (.*?)(\s*)$/.exec(line);
+    if (!step) return hiding && !/^\s*Successfully /.test(line) ? null : line;
+    const [, indent, n, total, instruction] = step;
+    if (added.has(instruction)) {
+      hidden++;
+      hiding = true;
+      return null;
+    }
+    hiding = false;
+    return `${indent}Step ${Number(n) - hidden}/${Number(total) - addedTotal} : ${instruction}`;
+  };
+}
+
 /** Proxy settings as build args (Docker predefines these ARG names). */
 export function proxyBuildArgs(p: {
   http: string | null;

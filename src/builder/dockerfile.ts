@@ -10,6 +10,7 @@ import {
   injectBuildCa,
   portFromExposed,
   proxyBuildArgs,
+  userStepFilter,
 } from "./dockerfile-plan.js";
 import { parseProcfile } from "./procfile.js";
 import type { BuildContext, Builder, BuildResult } from "./types.js";
@@ -46,6 +47,7 @@ export const dockerfileBuilder: Builder = {
     // RUN steps as the Dockerfile says (root by default), never with the Docker socket, and on
     // a network that cannot reach this host unless the operator allows it (build-network.ts).
     const networkMode = await buildNetwork(ctx.docker, ctx.settings, ctx.log);
+    const shown = userStepFilter(dockerfile, ctx.labels);
     const context = await packContext(dir, [BUILD_DIR, "Dockerfile", ".dockerignore"]);
     await buildOrExplain(() =>
       ctx.docker.images.build(
@@ -63,7 +65,8 @@ export const dockerfileBuilder: Builder = {
         },
         (line) => {
           // Keep the log about the app's steps, not Docker's bookkeeping.
-          if (!DOCKER_NOISE.test(line)) ctx.log(`       ${line}`);
+          const visible = shown(line);
+          if (visible !== null && !DOCKER_NOISE.test(visible)) ctx.log(`       ${visible}`);
         },
       ),
     );

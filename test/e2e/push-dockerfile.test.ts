@@ -45,6 +45,10 @@ describe("git push of a Dockerfile app", () => {
     expect(out).toContain("remote: -----> Building");
     expect(out).toContain("dockerignore honoured");
     expect(out).toContain("build CA bundle present");
+    // The injected CA steps are hidden: the steps are numbered as the app's Dockerfile has them.
+    expect(out).toContain("Step 1/7 : FROM paas/busybox:latest");
+    expect(out).toContain("Step 7/7 : CMD");
+    expect(out).not.toMatch(/ca-bundle\.crt|LABEL paas\./);
     expect(out).toContain(`http://${app}.paas.test:${p.routerPort}`);
     const res = await p.get(app);
     expect(res.status).toBe(200);

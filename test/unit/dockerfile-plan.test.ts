@@ -6,6 +6,7 @@ import {
   injectBuildCa,
   portFromExposed,
   proxyBuildArgs,
+  userStepFilter,
 } from "../../src/builder/dockerfile-plan.js";
 
 const CA = caInjection();
@@ -158,5 +159,42 @@ describe("injectBuildCa and lines that only look like FROM", () => {
     const out = injectBuildCa(df);
     expect(out.split(ca)).toHaveLength(2);
     expect(out.endsWith("RUN <<EOF\nfrom foo import bar\nEOF\nCMD x")).toBe(true);
+  });
+});
+
+describe("userStepFilter", () => {
+  it("hides the injected CA steps and their output, and numbers the user's steps as written", () => {
+    const generated = injectBuildCa("FROM a AS build\nRUN make\nFROM b\nCOPY --from=build /x /x\n");
+    const n = CA.length;
+    const total = 4 + 2 * n + 2;
+    const docker = [
+      `Step 1/${total} : FROM a AS build`,
+      " ---> 1234567890ab",
+      ...CA.flatMap((c, i) => [`Step ${2 + i}/${total} : ${c}`, " ---> Using cache"]),
+      `Step ${2 + n}/${total} : RUN make`,
+      "make: done",
+      `Step ${3 + n}/${total} : FROM b`,
+      ...CA.flatMap((c, i) => [`Step ${4 + n + i}/${total} : ${c}`, " ---> Using cache"]),
+      `Step ${total - 2}/${total} : COPY --from=build /x /x`,
+      `Step ${total - 1}/${total} : LABEL paas.app=a`,
+      " ---> Running in 1234567890ab",
+      `Step ${total}/${total} : LABEL paas.kind=release`,
+      "Successfully built 1234567890ab",
+    ];
+    const shown = userStepFilter(generated, { "paas.app": "a", "paas.kind": "release" });
+    expect(docker.map(shown).filter((l) => l !== null)).toEqual([
+      "Step 1/4 : FROM a AS build",
+      " ---> 1234567890ab",
+      "Step 2/4 : RUN make",
+      "make: done",
+      "Step 3/4 : FROM b",
+      "Step 4/4 : COPY --from=build /x /x",
+      "Successfully built 1234567890ab",
+    ]);
+  });
+
+  it("leaves a build without injection alone", () => {
+    const shown = userStepFilter("FROM a\nRUN true\n");
+    expect(shown("Step 2/2 : RUN true")).toBe("Step 2/2 : RUN true");
   });
 });
