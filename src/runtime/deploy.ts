@@ -119,7 +119,11 @@ export class Deployer {
     // Traffic moves now; the old web containers stand by (still running, still in the
     // entry as a fallback) until the new ones have stayed up through the window.
     await this.store.routes.setBackends(app, serving, backendsOf(retiring));
-    log(`-----> Traffic moved to ${tag} (${started.length} new container(s))`);
+    log(
+      serving.length > 0
+        ? `-----> Traffic moved to ${tag} (${started.length} new container(s))`
+        : `-----> ${tag} runs ${started.length} new container(s); no web process, so nothing is routed`,
+    );
     if (windowMs > 0) {
       const old = retiring.length > 0 ? `; the old container(s) stand by until then` : "";
       log(`-----> Watching the new container(s) for ${windowMs / 1000}s${old}`);

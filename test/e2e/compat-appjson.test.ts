@@ -113,6 +113,8 @@ describe("Heroku and Dokku apps pushed unchanged", () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain("Formation: web=0 worker=1");
     expect(r.out).toContain('formation.worker.size ("standard-1x") is ignored');
+    expect(r.out).toContain("v1 runs 1 new container(s); no web process, so nothing is routed");
+    expect(r.out).not.toContain("Traffic moved");
     expect(
       await eventually(async () => (await running(app)).some((c) => c.Labels["paas.process"] === "worker")),
     ).toBe(true);
