@@ -30,7 +30,7 @@ export function since(iso: string | null | undefined, now: number = Date.now()):
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** One line per process type: "web: 2 up", "worker: 1 up, 1 crashed". */
+/** One line per process type: "web: 2 up", "worker: 1 up, 1 crashed", "run (one-off): 1 up". */
 export function processSummary(procs: ProcessInfo[]): string[] {
   const byType = new Map<string, Map<string, number>>();
   for (const p of procs) {
@@ -40,7 +40,8 @@ export function processSummary(procs: ProcessInfo[]): string[] {
   }
   return [...byType.keys()].sort().map((type) => {
     const states = [...byType.get(type)!.entries()].map(([state, n]) => `${n} ${state}`);
-    return `${type}: ${states.join(", ")}`;
+    // One-offs (`paas run`) are not part of the formation: say so, as `heroku ps` does.
+    return `${type === "run" ? "run (one-off)" : type}: ${states.join(", ")}`;
   });
 }
 
