@@ -11,6 +11,7 @@
 #   PAAS_REDIS_URL              platform Redis (default redis://127.0.0.1:6379)
 #   PAAS_SETUP_SKIP_BUILD=1     do not run `npm run build`
 #   PAAS_SETUP_REBUILD_IMAGES=1 rebuild the images even when they are present
+#   PAAS_SCHEDULER=swarm        without PAAS_REGISTRY: start the platform's registry (scripts/registry.sh)
 #   PAAS_STACK_MIRROR, PAAS_STACK_SECURITY_MIRROR, PAAS_CACHE_DIR: see scripts/images/build-base-images.sh
 set -euo pipefail
 
@@ -41,10 +42,11 @@ install_packages() {
   # openssl and pebble (an ACME test CA): the TLS and certs:auto tests make certificates with them
   # openssh-client: the SSH git tests push with ssh and make keys with ssh-keygen
   # openscap-scanner, openscap-utils (oscap-chroot) and ssg-debian: plugins/scan checks release images
-  # docker-registry: swarm mode's private registry (PAAS_REGISTRY; the swarm tests run one)
+  # docker-registry: swarm mode's private registry (scripts/registry.sh; the swarm tests run one)
+  # apache2-utils: htpasswd writes that registry's bcrypt password file
   local wanted=(docker.io redis-server git debootstrap busybox-static ca-certificates curl wrk
     procps iproute2 debian-archive-keyring openssl pebble openssh-client
-    openscap-scanner openscap-utils ssg-debian docker-registry)
+    openscap-scanner openscap-utils ssg-debian docker-registry apache2-utils)
   # the engine needs apparmor_parser when the kernel enforces AppArmor
   if [[ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" == Y ]]; then wanted+=(apparmor); fi
   # without systemd nobody mounts the cgroup hierarchy for dockerd
@@ -230,6 +232,14 @@ start_redis() {
   log "redis up at $url after $(elapsed "$t0")"
 }
 
+# --- 3b. Swarm mode's registry ----------------------------------------------------------------
+# PAAS_SCHEDULER=swarm without PAAS_REGISTRY: the platform pushes to setup's own registry
+# (storage in the data dir, PAAS_REGISTRY_LISTEN, htpasswd auth and TLS when configured).
+start_registry() {
+  [[ ${PAAS_SCHEDULER:-docker} == swarm && -z ${PAAS_REGISTRY:-} ]] || return 0
+  bash "$repo/scripts/registry.sh" start
+}
+
 # --- 4. Node dependencies and build ---------------------------------------------------------
 node_deps() {
   command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (Node >= 20)"
@@ -376,6 +386,7 @@ link_cli() {
 install_packages
 start_docker
 start_redis
+start_registry
 node_deps
 build_base_images
 build_stack_images

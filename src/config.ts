@@ -83,10 +83,20 @@ export interface Settings {
   scheduler: "docker" | "swarm";
   /** Attachable overlay network of swarm tasks, the router and the checks (PAAS_SWARM_NETWORK). */
   swarmNetwork: string;
-  /** Registry every node pulls from, host:port (PAAS_REGISTRY); null: local images only. */
+  /**
+   * Registry every node pulls from, host:port (PAAS_REGISTRY; swarm's default: setup's own at
+   * PAAS_REGISTRY_LISTEN); null: local images only (PAAS_REGISTRY=none, or the docker scheduler).
+   */
   registry: string | null;
+  /** Whether `registry` is setup's own registry (PAAS_REGISTRY unset in swarm mode). */
+  registryLocal: boolean;
   /** That registry's config.yml when its storage is on this host: retention runs its GC (PAAS_REGISTRY_CONFIG). */
   registryConfig: string | null;
+  /** Basic auth of the registry (PAAS_REGISTRY_USERNAME, PAAS_REGISTRY_PASSWORD): a secret, never logged. */
+  registryAuth: { username: string; password: string } | null;
+  /** Speak HTTPS to the registry's API (PAAS_REGISTRY_TLS), trusting this CA file too (PAAS_REGISTRY_CA). */
+  registryTls: boolean;
+  registryCa: string | null;
   /** Swarm: volume driver spanning nodes for plugins' volumes (PAAS_SWARM_VOLUME_DRIVER); null: pinned to the manager. */
   swarmVolumeDriver: string | null;
   /** Most processes (threads) an app container may run (PAAS_PIDS_LIMIT). */
@@ -298,6 +308,7 @@ export function loadSettings(env: Env = process.env): Settings {
     secretKeysPrevious,
     pidsLimit: positiveInt("PAAS_PIDS_LIMIT", 512),
     ...schedulerSettings(env, namespace, problems),
+    ...registrySettings(env, dataDir, problems),
     buildNetwork,
   };
   if (problems.length > 0) {
@@ -310,7 +321,7 @@ function schedulerSettings(
   env: Record<string, string | undefined>,
   namespace: string,
   problems: string[],
-): Pick<Settings, "scheduler" | "swarmNetwork" | "registry" | "registryConfig" | "swarmVolumeDriver"> {
+): Pick<Settings, "scheduler" | "swarmNetwork" | "swarmVolumeDriver"> {
   const scheduler = env.PAAS_SCHEDULER || "docker";
   if (scheduler !== "docker" && scheduler !== "swarm") {
     problems.push(`PAAS_SCHEDULER="${scheduler}" must be docker or swarm`);
@@ -321,16 +332,6 @@ function schedulerSettings(
       `PAAS_SWARM_NETWORK="${swarmNetwork}" must be a Docker network name (letters, digits, _ . -)`,
     );
   }
-  const registry = env.PAAS_REGISTRY || null;
-  if (registry !== null && !/^[a-z0-9.-]+(:\d{1,5})?$/i.test(registry)) {
-    problems.push(`PAAS_REGISTRY="${registry}" must be host:port of a registry (no scheme, no path)`);
-  }
-  const registryConfig = env.PAAS_REGISTRY_CONFIG || null;
-  if (registryConfig !== null && !fs.existsSync(registryConfig)) {
-    problems.push(
-      `PAAS_REGISTRY_CONFIG="${registryConfig}" does not exist: point it at the registry's config.yml`,
-    );
-  }
   const swarmVolumeDriver = env.PAAS_SWARM_VOLUME_DRIVER || null;
   if (swarmVolumeDriver !== null && !/^[A-Za-z0-9][A-Za-z0-9_./:-]{0,127}$/.test(swarmVolumeDriver)) {
     problems.push(`PAAS_SWARM_VOLUME_DRIVER="${swarmVolumeDriver}" must be a Docker volume driver name`);
@@ -338,9 +339,92 @@ function schedulerSettings(
   return {
     scheduler: scheduler === "swarm" ? "swarm" : "docker",
     swarmNetwork,
-    registry,
-    registryConfig,
     swarmVolumeDriver,
+  };
+}
+
+/** setup's registry address (scripts/registry.sh) when PAAS_REGISTRY_LISTEN is unset. */
+export const DEFAULT_REGISTRY_LISTEN = "127.0.0.1:5000";
+
+/**
+ * Swarm mode's registry. Unset PAAS_REGISTRY means setup's own registry (scripts/registry.sh:
+ * PAAS_REGISTRY_LISTEN, config and storage under <data dir>/registry); `none` keeps images on
+ * the manager's engine. The password is never part of a message.
+ */
+function registrySettings(
+  env: Record<string, string | undefined>,
+  dataDir: string,
+  problems: string[],
+): Pick<
+  Settings,
+  "registry" | "registryLocal" | "registryConfig" | "registryAuth" | "registryTls" | "registryCa"
+> {
+  const swarm = env.PAAS_SCHEDULER === "swarm";
+  const listen = env.PAAS_REGISTRY_LISTEN || DEFAULT_REGISTRY_LISTEN;
+  const listenMatch = /^(\[[0-9a-f:]+\]|[a-z0-9.-]*):(\d{1,5})$/i.exec(listen);
+  if (!listenMatch || Number(listenMatch[2]) > 65535) {
+    problems.push(
+      `PAAS_REGISTRY_LISTEN="${listen}" must be host:port (e.g. 127.0.0.1:5000 or 10.0.0.2:5000)`,
+    );
+  }
+  const raw = env.PAAS_REGISTRY || "";
+  let registry: string | null = null;
+  let registryLocal = false;
+  if (raw === "none") registry = null;
+  else if (raw) {
+    registry = raw;
+    if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(raw)) {
+      problems.push(`PAAS_REGISTRY="${raw}" must be host:port of a registry (no scheme, no path), or none`);
+    }
+  } else if (swarm && listenMatch) {
+    // Listening on every address: this host reaches it on loopback (other nodes need PAAS_REGISTRY).
+    const host = ["", "0.0.0.0", "[::]"].includes(listenMatch[1]) ? "127.0.0.1" : listenMatch[1];
+    registry = `${host}:${listenMatch[2]}`;
+    registryLocal = true;
+  }
+  let registryConfig = env.PAAS_REGISTRY_CONFIG || null;
+  if (registryConfig !== null && !fs.existsSync(registryConfig)) {
+    problems.push(
+      `PAAS_REGISTRY_CONFIG="${registryConfig}" does not exist: point it at the registry's config.yml`,
+    );
+  }
+  const localConfig = path.join(dataDir, "registry", "config.yml");
+  if (registryConfig === null && registryLocal && fs.existsSync(localConfig)) registryConfig = localConfig;
+
+  const username = env.PAAS_REGISTRY_USERNAME || "";
+  const password = env.PAAS_REGISTRY_PASSWORD || "";
+  let registryAuth: Settings["registryAuth"] = null;
+  if ((username ? 1 : 0) + (password ? 1 : 0) === 1) {
+    problems.push("PAAS_REGISTRY_USERNAME and PAAS_REGISTRY_PASSWORD go together: set both or neither");
+  } else if (username) {
+    if (!/^[A-Za-z0-9._@-]{1,64}$/.test(username)) {
+      problems.push(
+        `PAAS_REGISTRY_USERNAME="${username}" must be 1-64 letters, digits and . _ @ - (an htpasswd user)`,
+      );
+    }
+    registryAuth = { username, password };
+  }
+  const tlsRaw = env.PAAS_REGISTRY_TLS || (env.PAAS_REGISTRY_TLS_CERT ? "on" : "off");
+  if (tlsRaw !== "on" && tlsRaw !== "off") problems.push(`PAAS_REGISTRY_TLS="${tlsRaw}" must be on or off`);
+  const ca = env.PAAS_REGISTRY_CA || null;
+  if (ca !== null && (!fs.existsSync(ca) || !fs.statSync(ca).isFile())) {
+    problems.push(`PAAS_REGISTRY_CA="${ca}" does not exist: point it at the PEM file of the registry's CA`);
+  }
+  for (const name of ["PAAS_REGISTRY_TLS_CERT", "PAAS_REGISTRY_TLS_KEY"]) {
+    const file = env[name];
+    if (file && !fs.existsSync(file))
+      problems.push(`${name}="${file}" does not exist: point it at a PEM file`);
+  }
+  if ((env.PAAS_REGISTRY_TLS_CERT ? 1 : 0) + (env.PAAS_REGISTRY_TLS_KEY ? 1 : 0) === 1) {
+    problems.push("PAAS_REGISTRY_TLS_CERT and PAAS_REGISTRY_TLS_KEY go together: set both or neither");
+  }
+  return {
+    registry,
+    registryLocal,
+    registryConfig,
+    registryAuth,
+    registryTls: tlsRaw === "on",
+    registryCa: ca === null ? null : path.resolve(ca),
   };
 }
 

@@ -121,15 +121,49 @@ export const SETTINGS_DOC: SettingDoc[] = [
   },
   {
     name: "PAAS_REGISTRY",
-    default: "(none)",
-    description: "swarm: registry (host:port) images are pushed to and every node pulls from",
+    default: "swarm: setup's registry (PAAS_REGISTRY_LISTEN)",
+    description:
+      "swarm: registry (host:port) images are pushed to and every node pulls from; none: images stay on the manager",
   },
   {
     name: "PAAS_REGISTRY_CONFIG",
-    default: "(none)",
+    default: "<data dir>/registry/config.yml with setup's registry",
     description:
       "swarm: config.yml of that registry when its storage is on the worker's host (retention runs its GC)",
   },
+  {
+    name: "PAAS_REGISTRY_LISTEN",
+    default: "127.0.0.1:5000",
+    description: "swarm: address setup's registry (scripts/registry.sh) listens on; every node must reach it",
+  },
+  {
+    name: "PAAS_REGISTRY_USERNAME",
+    default: "(none)",
+    description:
+      "swarm: registry user for pushes, nodes' pulls and its API; setup writes its htpasswd (bcrypt)",
+  },
+  {
+    name: "PAAS_REGISTRY_PASSWORD",
+    default: "(none)",
+    description: "swarm: that user's password (a secret)",
+  },
+  {
+    name: "PAAS_REGISTRY_TLS",
+    default: "on with PAAS_REGISTRY_TLS_CERT, else off",
+    description: "swarm: speak HTTPS to the registry's API (on or off)",
+  },
+  {
+    name: "PAAS_REGISTRY_CA",
+    default: "(system CAs)",
+    description:
+      "swarm: PEM file of the CA the registry's certificate is signed by, trusted by the API calls",
+  },
+  {
+    name: "PAAS_REGISTRY_TLS_CERT",
+    default: "(none)",
+    description: "swarm: PEM certificate and key (PAAS_REGISTRY_TLS_KEY) setup's registry serves HTTPS with",
+  },
+  { name: "PAAS_REGISTRY_TLS_KEY", default: "(none)", description: "swarm: that certificate's private key" },
   { name: "PAAS_LOG_LEVEL", default: "info", description: "platform log level: debug, info, warn, error" },
   {
     name: "PAAS_ROUTER_WORKERS",

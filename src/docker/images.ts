@@ -2,6 +2,14 @@ import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { BuildFailed } from "../errors.js";
 
+/** Credentials of a registry with auth, as Docker's X-Registry-Auth carries them. */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** The registry, host:port. */
+  serveraddress: string;
+}
+
 export interface ImageBuildOptions {
   tag: string;
   labels: Record<string, string>;
@@ -114,11 +122,7 @@ export class Images {
    * Push repo:tag to its registry; resolves with the manifest digest (sha256:...) the
    * registry answered, and fails on an error line of the stream (not only on its end).
    */
-  async push(
-    repo: string,
-    tag: string,
-    authconfig?: { username: string; password: string },
-  ): Promise<string> {
+  async push(repo: string, tag: string, authconfig?: RegistryAuth): Promise<string> {
     const stream = await this.docker
       .getImage(`${repo}:${tag}`)
       .push({ tag, ...(authconfig ? { authconfig } : {}) });

@@ -1,4 +1,5 @@
 import type Docker from "dockerode";
+import type { RegistryAuth } from "./images.js";
 
 // Swarm mode: services, their tasks, the nodes and the overlay network, the swarm scheduler's
 // only door to the engine (a manager node's API).
@@ -64,16 +65,28 @@ export class Services {
     }
   }
 
-  async create(spec: Record<string, unknown>, registryAuth?: string): Promise<string> {
-    const res = (await this.docker.createService(
-      registryAuth ? ({ ...spec, authconfig: registryAuth } as never) : (spec as never),
-    )) as unknown as { id?: string; ID?: string };
+  /**
+   * Create a service. With registryAuth the engine gets it as X-Registry-Auth and hands it to
+   * the nodes that pull the service's image from a registry with auth (dockerode sends its
+   * first argument as that header when there are two).
+   */
+  async create(spec: Record<string, unknown>, registryAuth?: RegistryAuth): Promise<string> {
+    const res = (await (registryAuth
+      ? this.docker.createService(registryAuth as never, spec as never)
+      : this.docker.createService(spec as never))) as unknown as { id?: string; ID?: string };
     return res.id ?? res.ID ?? "";
   }
 
-  /** Replace a service's spec (the version guards against lost updates). */
-  async update(id: string, version: number, spec: Record<string, unknown>): Promise<void> {
-    await this.docker.getService(id).update({ version, ...spec } as never);
+  /** Replace a service's spec (the version guards against lost updates); registryAuth as in create. */
+  async update(
+    id: string,
+    version: number,
+    spec: Record<string, unknown>,
+    registryAuth?: RegistryAuth,
+  ): Promise<void> {
+    const service = this.docker.getService(id);
+    if (registryAuth) await service.update(registryAuth as never, { version, ...spec } as never);
+    else await service.update({ version, ...spec } as never);
   }
 
   async remove(id: string): Promise<void> {

@@ -1,6 +1,10 @@
 import { execFile } from "node:child_process";
+import fs from "node:fs";
+import tls from "node:tls";
 import { promisify } from "node:util";
+import { Agent, fetch } from "undici";
 import type { Settings } from "../../config.js";
+import type { RegistryAuth } from "../../docker/images.js";
 import type { DockerParts } from "../../docker/index.js";
 import { messageOf } from "../../errors.js";
 import type { Store } from "../../store/index.js";
@@ -40,11 +44,61 @@ export function baseImagesOf(repoTags: string[]): string[] {
  */
 export class ReleaseRegistry {
   private readonly pushed = new Map<string, string>();
+  /** HTTPS to a registry whose certificate a CA of its own signed (PAAS_REGISTRY_CA). */
+  private readonly dispatcher: Agent | undefined;
 
   constructor(
     private readonly settings: Settings,
     private readonly docker: DockerParts,
-  ) {}
+  ) {
+    const ca = settings.registryTls && settings.registryCa ? fs.readFileSync(settings.registryCa) : null;
+    // The CA is trusted next to the system's, not instead of them.
+    this.dispatcher = ca
+      ? new Agent({ connect: { ca: [...tls.rootCertificates, ca.toString("utf8")] } })
+      : undefined;
+  }
+
+  /**
+   * What Docker needs to push to and pull from the registry (PAAS_REGISTRY_USERNAME and
+   * _PASSWORD): pushes, and services created or updated (the engine hands it to the nodes).
+   */
+  get auth(): RegistryAuth | undefined {
+    const { registry, registryAuth } = this.settings;
+    if (!registry || !registryAuth) return undefined;
+    return { ...registryAuth, serveraddress: registry };
+  }
+
+  /**
+   * One line about the registry for the worker's start (never the password), and whether its
+   * API answers with these credentials: setup's own registry when PAAS_REGISTRY is unset.
+   */
+  async describe(): Promise<{ line: string; ok: boolean }> {
+    const s = this.settings;
+    if (!s.registry) {
+      return { line: "no registry (PAAS_REGISTRY=none): images stay on the manager's engine", ok: true };
+    }
+    const what = [
+      s.registryLocal ? `setup's registry at ${s.registry} (PAAS_REGISTRY unset)` : `registry ${s.registry}`,
+      s.registryTls ? "https" : "http",
+      s.registryAuth ? `user ${s.registryAuth.username}` : "no auth",
+      s.registryConfig ? `garbage collection with ${s.registryConfig}` : "no garbage collection here",
+    ].join(", ");
+    let status: number;
+    try {
+      status = (await this.api("/v2/")).status;
+    } catch (err) {
+      const hint = s.registryLocal ? ": start it with scripts/registry.sh (npm run setup does)" : "";
+      return { line: `${what}: does not answer (${messageOf(err)})${hint}`, ok: false };
+    }
+    if (status === 200) return { line: what, ok: true };
+    const why =
+      status === 401
+        ? s.registryAuth
+          ? "refuses PAAS_REGISTRY_USERNAME/PASSWORD"
+          : "wants auth: set PAAS_REGISTRY_USERNAME and PAAS_REGISTRY_PASSWORD"
+        : `answers HTTP ${status} on /v2/`;
+    return { line: `${what}: ${why}`, ok: false };
+  }
 
   /** The image reference services run: by digest with a registry, the local tag without. */
   async imageFor(app: string, release: Release, log?: (line: string) => void): Promise<string> {
@@ -58,7 +112,7 @@ export class ReleaseRegistry {
     if (known) return known;
     log?.(`-----> Pushing ${key}`);
     await this.docker.images.tag(release.image, repo, tag);
-    const digest = await this.docker.images.push(repo, tag);
+    const digest = await this.docker.images.push(repo, tag, this.auth);
     const ref = `${key}@${digest}`;
     this.pushed.set(key, ref);
     return ref;
@@ -77,7 +131,7 @@ export class ReleaseRegistry {
       const at = ref.lastIndexOf(":");
       const repo = `${registry}/${ref.slice(0, at)}`;
       await this.docker.images.tag(ref, repo, ref.slice(at + 1));
-      await this.docker.images.push(repo, ref.slice(at + 1));
+      await this.docker.images.push(repo, ref.slice(at + 1), this.auth);
       pushed.push(`${repo}:${ref.slice(at + 1)}`);
     }
     return pushed;
@@ -125,11 +179,19 @@ export class ReleaseRegistry {
     }
   }
 
-  private api(path: string, method = "GET"): Promise<Response> {
-    return fetch(`http://${this.settings.registry}${path}`, {
+  /** The registry's HTTP API: basic auth and HTTPS as configured. */
+  private api(path: string, method = "GET") {
+    const { registry, registryAuth, registryTls } = this.settings;
+    const headers: Record<string, string> = { accept: MANIFEST_TYPES };
+    if (registryAuth) {
+      const basic = Buffer.from(`${registryAuth.username}:${registryAuth.password}`).toString("base64");
+      headers.authorization = `Basic ${basic}`;
+    }
+    return fetch(`${registryTls ? "https" : "http"}://${registry}${path}`, {
       method,
-      headers: { accept: MANIFEST_TYPES },
+      headers,
       signal: AbortSignal.timeout(30_000),
+      dispatcher: this.dispatcher,
     });
   }
 }
