@@ -139,7 +139,7 @@ export class SwarmScheduler implements Scheduler {
       } else if (svc && svc.replicas !== n) {
         const spec = structuredClone(svc.spec) as { Mode: { Replicated: { Replicas: number } } };
         spec.Mode = { Replicated: { Replicas: n } };
-        await this.docker.services.update(svc.id, svc.version, spec as never);
+        await this.docker.services.update(svc.id, svc.version, spec as never, this.registry.auth);
         started.push({ svc, type, replicas: n });
       }
       log(`Scaling ${type} to ${n}`);
@@ -192,9 +192,12 @@ export class SwarmScheduler implements Scheduler {
   startReconcile(): () => Promise<void> {
     const r = new SwarmReconciler(this.settings, this.store, this, this.logger.child("reconcile"));
     r.start();
-    // The base and stack images go to the registry once per worker start, for later nodes.
+    // Which registry, said once (PAAS_REGISTRY unset: setup's own); then the base and stack
+    // images go to it once per worker start, for later nodes.
     void this.registry
-      .pushBaseImages()
+      .describe()
+      .then(({ line, ok }) => this.log(line, ok ? {} : { level: "warn" }))
+      .then(() => this.registry.pushBaseImages())
       .then(
         (pushed) => pushed.length > 0 && this.log("base images pushed to the registry", { images: pushed }),
       )
@@ -284,7 +287,7 @@ export class SwarmScheduler implements Scheduler {
       plugin,
       volumeDriver: this.settings.swarmVolumeDriver,
     });
-    await this.docker.services.create(spec);
+    await this.docker.services.create(spec, this.registry.auth);
     const svc = await this.docker.services.inspect(String(spec.Name));
     if (!svc) throw new Error(`service ${String(spec.Name)} vanished right after it was created`);
     return appServiceOf(svc);
