@@ -55,7 +55,7 @@ our_pid() {
   local pid
   pid="$(cat "$pidfile" 2>/dev/null || true)"
   [[ $pid =~ ^[0-9]+$ ]] || return 0
-  if [[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)" == "docker-registry serve $config " ]]; then
+  if [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" || true)" == "docker-registry serve $config " ]]; then
     echo "$pid"
   fi
 }
@@ -67,13 +67,21 @@ answers() {
   [[ $code == 200 || $code == 401 ]]
 }
 
+# Whether the process runs (a zombie does not: PID 1 of a container may never reap it).
+running() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z && ${stat:0:1} != X ]]
+}
+
 stop_registry() {
   local pid i
   pid="$(our_pid)"
   [[ -n $pid ]] || return 0
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    running "$pid" || break
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
@@ -182,7 +190,7 @@ start_registry() {
   echo "$pid" >"$pidfile"
   local deadline=$((SECONDS + 30))
   until answers; do
-    if ((SECONDS >= deadline)) || ! kill -0 "$pid" 2>/dev/null; then
+    if ((SECONDS >= deadline)) || ! running "$pid"; then
       tail -n 20 "$logfile" >&2 || true
       stop_registry
       die "docker-registry did not come up at $url (log $logfile)"
