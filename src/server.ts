@@ -35,6 +35,9 @@ import { HealthMonitor } from "./runtime/health-monitor.js";
 import { OneOffs } from "./runtime/oneoff.js";
 import { Runtime } from "./runtime/runtime.js";
 import { createScheduler } from "./runtime/scheduler.js";
+import { SwarmHealthMonitor } from "./runtime/swarm/health.js";
+import { NodeRestarter } from "./runtime/swarm/node-restarts.js";
+import { SwarmScheduler } from "./runtime/swarm/scheduler.js";
 import { logConnection } from "./store/connection-log.js";
 import { watchStore } from "./store/health.js";
 import { openStore } from "./store/index.js";
@@ -116,6 +119,12 @@ export async function startServer(
   const manages = settings.scheduler !== "swarm" || (await docker.services.isManager().catch(() => true));
   if (has("worker") && !manages)
     logger.child("swarm")("this engine is not a swarm manager: collecting its logs and stats only");
+  // Swarm: every node's worker restarts its own node's tasks that failed liveness.
+  if (has("worker") && settings.scheduler === "swarm") {
+    const restarter = new NodeRestarter(store, docker, logger.child("liveness"), logs.events);
+    restarter.start();
+    closers.unshift(() => restarter.stop());
+  }
   if (has("worker") && manages) {
     // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
     const builders: Builder[] = [dockerfileBuilder, buildpacksBuilder];
@@ -132,10 +141,21 @@ export async function startServer(
     worker = startBuildWorker({ settings, store, run }, logger.child("build"));
     closers.push(() => worker!.close());
     closers.unshift(deployer.startReconcile());
-    // app.json liveness and readiness checks of running containers (docker scheduler only:
-    // swarm tasks have no published port; Swarm restarts what exits).
+    // app.json liveness and readiness checks of running containers, or of swarm tasks.
     if (settings.scheduler === "docker") {
       const health = new HealthMonitor(settings, store, docker, logger.child("health"), logs.events);
+      health.start();
+      closers.unshift(async () => health.stop());
+    } else if (deployer instanceof SwarmScheduler) {
+      // Swarm tasks: probed on the overlay; liveness restarts go to the task's node's worker.
+      const health = new SwarmHealthMonitor(
+        settings,
+        store,
+        docker,
+        deployer,
+        logger.child("health"),
+        logs.events,
+      );
       health.start();
       closers.unshift(async () => health.stop());
     }

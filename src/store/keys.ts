@@ -75,6 +75,11 @@ export class Keys {
   cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
   /** Present while an API process holds the stdio of an attached one-off (heartbeat). */
   runSession = (containerId: string) => `${this.ns}:run-session:${containerId}`;
+  /** Swarm liveness (store/task-restarts.ts): restart requests per node (task id -> request),
+   * the mark that a task's restart was requested (once per task), the node's acting worker. */
+  taskRestarts = (node: string) => `${this.ns}:task-restarts:${node}`;
+  taskRestartMark = (task: string) => `${this.ns}:task-restart:${task}`;
+  taskRestartLease = (node: string) => `${this.ns}:task-restart-lease:${node}`;
   /** Old containers draining after a deploy: container id -> deadline (runtime/retire.ts). */
   retiring = (app: string) => `${this.ns}:retiring:${app}`;
   /** Router processes' counters for /metrics: worker id -> latest snapshot. */

@@ -2,9 +2,10 @@ import { checksOfType, type HealthCheck } from "../../app-json/checks.js";
 import type { Settings } from "../../config.js";
 import type { DockerParts } from "../../docker/index.js";
 import type { TaskInfo } from "../../docker/services.js";
-import { messageOf } from "../../errors.js";
+import type { EventSink } from "../../logs/index.js";
 import type { AppName } from "../../names.js";
 import type { Store } from "../../store/index.js";
+import { TaskRestartStore } from "../../store/task-restarts.js";
 import { UnreadyStore } from "../../store/unready.js";
 import { AppPass } from "../app-pass.js";
 import { afterProbe, probe } from "../health-probe.js";
@@ -22,16 +23,18 @@ const TICK_MS = 1000;
  * `attempts` failures the task id is in the app's unready set and out of the route (every
  * route computation of the swarm scheduler leaves unready tasks out) until a probe passes.
  * Liveness: Swarm has no API to restart one task, and `docker service update --force` would
- * replace every task; so the worker kills the task's container through its own engine and
- * Swarm (restart policy any) starts a new task in that slot. That works for tasks on the
- * worker's node; a task on another node failing liveness is taken out of the route instead
- * (and logged) until a worker runs on every node.
+ * replace every task; so the task's container is killed and Swarm (restart policy any) starts
+ * a new task in that slot. Only an engine of the task's node can kill it, and the probes need
+ * the overlay, which a node's worker need not be on: so this monitor takes the task out of the
+ * route and files a restart request under the task's node, and that node's worker acts on it
+ * (swarm/node-restarts.ts). A node with no worker: the task stays out of the route.
+ * What the monitor does is in the app's `paas logs` as `paas[web.2]` lines.
  */
 export class SwarmHealthMonitor extends AppPass {
-  private node: string | null = null;
   /** Per task and check: consecutive failures and when the next probe is due. */
   private readonly state = new Map<string, { failures: number; nextAt: number }>();
   private readonly unready: UnreadyStore;
+  private readonly restarts: TaskRestartStore;
 
   constructor(
     private readonly settings: Settings,
@@ -39,14 +42,11 @@ export class SwarmHealthMonitor extends AppPass {
     private readonly docker: DockerParts,
     private readonly swarm: SwarmScheduler,
     log: Log,
-    private readonly events?: { emit(app: string, process: string, message: string): void },
+    private readonly events?: EventSink,
   ) {
     super(store, log, TICK_MS);
     this.unready = new UnreadyStore(store.redis, store.keys);
-  }
-
-  protected async beforePass(): Promise<void> {
-    this.node ??= await this.docker.services.nodeId();
+    this.restarts = new TaskRestartStore(store.redis, store.keys);
   }
 
   protected async app(app: AppName): Promise<void> {
@@ -128,7 +128,7 @@ export class SwarmHealthMonitor extends AppPass {
       const { failures, action } = afterProbe(check, st.failures, why === null, unready.has(t.id));
       st.failures = failures;
       if (action === "restart") {
-        await this.replace(app, t, proc, check, port);
+        await this.replace(app, t, proc, check, port, unready);
         for (const k of this.state.keys()) if (k.startsWith(`${app}/${t.id}/`)) this.state.delete(k);
         return;
       }
@@ -137,49 +137,45 @@ export class SwarmHealthMonitor extends AppPass {
     }
   }
 
-  /** Liveness failed: kill the task's container (this node) so Swarm replaces the task. */
-  private async replace(app: string, t: TaskInfo, proc: string, check: HealthCheck, port: number) {
-    const local = t.nodeId === this.node && t.containerId;
-    if (!local) {
-      this.log("liveness check failed on a task of another node: out of the route only", {
+  /**
+   * Liveness failed: out of the route at once, then a restart request for the worker of the
+   * task's node (filed once per task: the other monitors and the next failures file nothing).
+   */
+  private async replace(
+    app: string,
+    t: TaskInfo,
+    proc: string,
+    check: HealthCheck,
+    port: number,
+    unready: Set<string>,
+  ) {
+    if (!t.containerId) return;
+    const ctx = { app, process: proc, task: t.id, node: t.nodeId, check: check.name };
+    const failed = `Liveness check "${check.name}" failed ${check.attempts} time(s) in a row`;
+    if (!(await this.restarts.hasWorker(t.nodeId))) {
+      if (unready.has(t.id)) return;
+      unready.add(t.id);
+      await this.unready.add(app, t.id);
+      await this.swarm.refreshRoute(app, port);
+      this.log("liveness check failed on a node without a worker: out of the route only", {
         level: "warn",
-        app,
-        process: proc,
-        task: t.id,
-        node: t.nodeId,
+        ...ctx,
       });
-      if (!(await this.unready.list(app)).has(t.id))
-        await this.setReady(app, t.id, port, false, { process: proc, check: check.name });
+      this.events?.emit(app, proc, `${failed}: out of the route (no worker on its node restarts it)`);
       return;
     }
-    try {
-      await this.store.lock.withLock(
-        app,
-        async () => {
-          this.log("liveness check failed: replacing the task", {
-            app,
-            process: proc,
-            task: t.id,
-            check: check.name,
-          });
-          this.events?.emit(
-            app,
-            proc,
-            `Liveness check "${check.name}" failed ${check.attempts} time(s) in a row: replacing the task`,
-          );
-          await this.unready.add(app, t.id);
-          await this.swarm.refreshRoute(app, port);
-          await this.docker.containers.kill(t.containerId ?? "");
-        },
-        2_000,
-      );
-    } catch (err) {
-      this.log("liveness replacement skipped (the app is busy); will retry", {
-        app,
-        process: proc,
-        reason: messageOf(err),
-      });
-    }
+    await this.unready.add(app, t.id);
+    await this.swarm.refreshRoute(app, port);
+    const filed = await this.restarts.request(t.nodeId, {
+      app,
+      process: proc,
+      task: t.id,
+      container: t.containerId,
+      check: check.name,
+      attempts: check.attempts,
+      at: Date.now(),
+    });
+    if (filed) this.log("liveness check failed: out of the route, its node's worker restarts it", ctx);
   }
 
   /** In or out of the route: the unready set first, then the route from the tasks. */

@@ -17,7 +17,6 @@ import type { Slot } from "../plan.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
 import { serviceExtras, volumePin } from "./extras.js";
-import { SwarmHealthMonitor } from "./health.js";
 import { type ClusterOp, runClusterOp, servingNodes } from "./nodes.js";
 import { followTasks, tasksOutput } from "./output.js";
 import { planService } from "./plan.js";
@@ -188,7 +187,7 @@ export class SwarmScheduler implements Scheduler {
     await this.runtime.destroy(app);
   }
 
-  /** Reconcile, and the liveness/readiness monitor of the tasks (both in the worker role). */
+  /** Reconcile (worker role); the tasks' liveness/readiness monitor (swarm/health.ts) starts next to it. */
   startReconcile(): () => Promise<void> {
     const r = new SwarmReconciler(this.settings, this.store, this, this.logger.child("reconcile"));
     r.start();
@@ -202,18 +201,7 @@ export class SwarmScheduler implements Scheduler {
         (pushed) => pushed.length > 0 && this.log("base images pushed to the registry", { images: pushed }),
       )
       .catch((err) => this.log("pushing base images failed", { level: "warn", error: messageOf(err) }));
-    const health = new SwarmHealthMonitor(
-      this.settings,
-      this.store,
-      this.docker,
-      this,
-      this.logger.child("health"),
-    );
-    health.start();
-    return async () => {
-      health.stop();
-      await r.stop();
-    };
+    return () => r.stop();
   }
 
   cluster(op: ClusterOp): Promise<unknown> {
