@@ -197,9 +197,22 @@ export class SwarmEngine {
     }
   }
 
-  /** Debian's docker-registry in the namespace, storage under this engine's directory. */
-  async startRegistry(): Promise<void> {
+  /**
+   * Debian's docker-registry in the namespace, storage under this engine's directory; with
+   * `auth`, htpasswd (bcrypt) basic auth for that one user (the engine still reaches it over
+   * plain HTTP: it is in the engine's insecure-registries, test setups only).
+   */
+  async startRegistry(opts: { auth?: { username: string; password: string } } = {}): Promise<void> {
     await fsp.mkdir(`${this.dir}/registry`, { recursive: true });
+    const htpasswd = `${this.dir}/registry.htpasswd`;
+    if (opts.auth) {
+      // The password through stdin, not the command line.
+      const child = execFile("htpasswd", ["-iBc", htpasswd, opts.auth.username]);
+      child.stdin?.end(`${opts.auth.password}\n`);
+      await new Promise<void>((resolve, reject) =>
+        child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`htpasswd exited ${code}`)))),
+      );
+    }
     await fsp.writeFile(
       this.registryConfig,
       [
@@ -211,6 +224,7 @@ export class SwarmEngine {
         "    enabled: true",
         "http:",
         `  addr: ${this.registry}`,
+        ...(opts.auth ? ["auth:", "  htpasswd:", "    realm: paas-test", `    path: ${htpasswd}`] : []),
         "",
       ].join("\n"),
     );
@@ -225,7 +239,7 @@ export class SwarmEngine {
     await fsp.writeFile(`${this.dir}/registry.pid`, String(registry.pid));
     for (let i = 0; ; i++) {
       const ok = await fetch(`http://${this.registry}/v2/`).then(
-        (r) => r.ok,
+        (r) => r.ok || (opts.auth !== undefined && r.status === 401),
         () => false,
       );
       if (ok) break;
