@@ -83,6 +83,15 @@ const plugin = {
       // Its containers are gone: the app's network goes too.
       await ctx.docker?.networks.remove(ctx.discovery.appNetwork(args.app));
     },
+    "app-rename": async (args, ctx) => {
+      // Shared networks it was attached to keep it under its new name (its own network is
+      // made for the new name by the containers that start next; the old one is removed).
+      for (const n of await shared(ctx)) {
+        if (n.apps.includes(args.from)) {
+          await ctx.kv.set(netKey(n.name), { ...n, apps: n.apps.map((a) => (a === args.from ? args.app : a)) });
+        }
+      }
+    },
   },
   commands: {
     networks: async (req, ctx) => {

@@ -12,6 +12,11 @@ interface Mount {
   type: "volume" | "bind";
   /** Only containers of this process type (absent: every type and one-offs). */
   processType?: string;
+  /**
+   * The Docker volume, once the app was renamed (volumes cannot be renamed: the data stays
+   * in the one made under the old name). Absent: the name made from the app's name.
+   */
+  volume?: string;
 }
 
 const VOLUME_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -28,6 +33,7 @@ class UserError extends Error {
 
 const key = (app: string) => `mounts:${app}`;
 const volumeName = (ns: string, app: string, name: string) => `${ns}.storage.${app}.${name}`;
+const volumeOf = (ns: string, app: string, m: Mount) => m.volume ?? volumeName(ns, app, m.name);
 
 async function mountsOf(ctx: PluginContext, app: string): Promise<Mount[]> {
   return (await ctx.kv.get<Mount[]>(key(app))) ?? [];
@@ -68,7 +74,7 @@ const plugin = {
       );
       return {
         mounts: mounts.map((m) => ({
-          source: m.type === "volume" ? volumeName(ctx.namespace, args.app, m.name) : m.name,
+          source: m.type === "volume" ? volumeOf(ctx.namespace, args.app, m) : m.name,
           target: m.target,
           type: m.type,
         })),
@@ -89,8 +95,18 @@ const plugin = {
       await ctx.kv.del(key(args.app));
       // The platform made these volumes for this app alone: they go with it.
       for (const m of mounts) {
-        if (m.type === "volume") await ctx.docker?.volumes.remove(volumeName(ctx.namespace, args.app, m.name));
+        if (m.type === "volume") await ctx.docker?.volumes.remove(volumeOf(ctx.namespace, args.app, m));
       }
+    },
+    "app-rename": async (args, ctx) => {
+      const mounts = await mountsOf(ctx, args.from);
+      if (mounts.length === 0) return;
+      // The mounts follow the app, and keep pointing at the volumes that hold the data.
+      await ctx.kv.set(
+        key(args.app),
+        mounts.map((m) => (m.type === "volume" ? { ...m, volume: volumeOf(ctx.namespace, args.from, m) } : m)),
+      );
+      await ctx.kv.del(key(args.from));
     },
   },
   commands: {

@@ -75,6 +75,9 @@ export async function runRename(
       // taken, worker.ts) under the new name, so nothing of the old one is written again.
       await store.builds.update(job.buildId, { app: to });
       log("       config, releases, formation, domains and route moved");
+      // Before anything starts under the new name: plugins' answers for it (storage mounts,
+      // shared networks) must already be there.
+      await deps.plugins?.fire("app-rename", { app: to, from }, log);
 
       const repos = new Repos(settings.dataDir);
       await moveDir(repos.pathOf(from), repos.pathOf(to));

@@ -48,6 +48,7 @@ export interface PsReportResult {
 export interface TriggerArgs {
   "app-create": { app: string };
   "app-destroy": { app: string };
+  "app-rename": { app: string; from: string };
   "pre-build": { app: string; buildId: string; commit: string };
   "post-build": { app: string; buildId: string; commit: string; image: string };
   "pre-release": { app: string; version: number; image: string; description: string };
@@ -100,6 +101,14 @@ export const TRIGGERS: readonly TriggerDef[] = [
     args: "`{app}`",
     veto: false,
     description: "An app's containers are gone and its state is about to be removed (`apps:destroy`).",
+  },
+  {
+    name: "app-rename",
+    argv: ["from", "app"],
+    args: "`{app, from}` (app: the new name)",
+    veto: false,
+    description:
+      "An app was renamed (`apps:rename`): its platform state is under the new name and its containers are about to start under it; plugins move what they keep by app name.",
   },
   {
     name: "pre-build",

@@ -316,3 +316,36 @@ describe("networks", () => {
     expect(destroy.code, destroy.stderr).toBe(0);
   });
 });
+
+describe("apps:rename keeps what plugins hold for the app", () => {
+  const [from, to, other] = ["rnfrom", "rnto", "rnother"].map((x) => `${x}-${stamp}`);
+
+  it("the storage mount with its data, and shared network attachments, follow the new name", async () => {
+    const repo = await deployedApp(from);
+    await deployedApp(other);
+    expect((await p.cli(["storage:mount", "keep:/keep"], { cwd: repo })).code).toBe(0);
+    expect((await exec((await webContainer(from)).id, "echo before-rename > /keep/f")).code).toBe(0);
+    expect((await p.cli(["networks:create", "rnnet"])).code).toBe(0);
+    for (const app of [from, other])
+      expect((await p.cli(["networks:attach", "rnnet", "-a", app])).code).toBe(0);
+
+    const renamed = await p.cli(["apps:rename", from, to], { cwd: repo });
+    expect(renamed.code, renamed.stderr + renamed.stdout).toBe(0);
+
+    const web = await webContainer(to);
+    expect((await exec(web.id, "cat /keep/f")).stdout).toBe("before-rename\n");
+    const mounts = JSON.parse((await p.cli(["storage", "--json", "-a", to])).stdout) as { name: string }[];
+    expect(mounts.map((m) => m.name)).toEqual(["keep"]);
+    expect((await p.cli(["storage", "-a", from])).code).not.toBe(0);
+    expect((await p.cli(["networks"])).stdout).toContain(`rnnet  ${to}, ${other}`);
+    const peer = await webContainer(other);
+    expect((await httpOverNc(peer.id, `web.${to}.internal`, web.port)).stdout).toContain(
+      "hello from dockerfile-hello",
+    );
+
+    // Destroying it under the new name removes the volume made under the old one.
+    expect((await p.cli(["networks:detach", "rnnet", "-a", to])).code).toBe(0);
+    expect((await p.cli(["apps:destroy", to, "--confirm", to])).code).toBe(0);
+    expect((await sh("docker", ["volume", "inspect", `${p.ns}.storage.${from}.keep`])).code).not.toBe(0);
+  });
+});
