@@ -343,13 +343,18 @@ function schedulerSettings(
   };
 }
 
+/** The config.yml of setup's registry (scripts/registry.sh), written when setup starts it. */
+export function localRegistryConfig(dataDir: string): string {
+  return path.join(dataDir, "registry", "config.yml");
+}
+
 /** setup's registry address (scripts/registry.sh) when PAAS_REGISTRY_LISTEN is unset. */
 export const DEFAULT_REGISTRY_LISTEN = "127.0.0.1:5000";
 
 /**
- * Swarm mode's registry. Unset PAAS_REGISTRY means setup's own registry (scripts/registry.sh:
- * PAAS_REGISTRY_LISTEN, config and storage under <data dir>/registry); `none` keeps images on
- * the manager's engine. The password is never part of a message.
+ * Swarm mode's registry. Unset PAAS_REGISTRY means setup's own registry when setup started
+ * one (scripts/registry.sh: PAAS_REGISTRY_LISTEN, config and storage under <data dir>/registry),
+ * else none; `none` keeps images on the manager's engine. The password is never part of a message.
  */
 function registrySettings(
   env: Record<string, string | undefined>,
@@ -376,8 +381,9 @@ function registrySettings(
     if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(raw)) {
       problems.push(`PAAS_REGISTRY="${raw}" must be host:port of a registry (no scheme, no path), or none`);
     }
-  } else if (swarm && listenMatch) {
-    // Listening on every address: this host reaches it on loopback (other nodes need PAAS_REGISTRY).
+  } else if (swarm && listenMatch && fs.existsSync(localRegistryConfig(dataDir))) {
+    // Setup started its registry here. Listening on every address: this host reaches it on
+    // loopback (other nodes need PAAS_REGISTRY). Without it, images stay on the manager's engine.
     const host = ["", "0.0.0.0", "[::]"].includes(listenMatch[1]) ? "127.0.0.1" : listenMatch[1];
     registry = `${host}:${listenMatch[2]}`;
     registryLocal = true;
@@ -388,8 +394,7 @@ function registrySettings(
       `PAAS_REGISTRY_CONFIG="${registryConfig}" does not exist: point it at the registry's config.yml`,
     );
   }
-  const localConfig = path.join(dataDir, "registry", "config.yml");
-  if (registryConfig === null && registryLocal && fs.existsSync(localConfig)) registryConfig = localConfig;
+  if (registryConfig === null && registryLocal) registryConfig = localRegistryConfig(dataDir);
 
   const username = env.PAAS_REGISTRY_USERNAME || "";
   const password = env.PAAS_REGISTRY_PASSWORD || "";

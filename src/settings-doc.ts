@@ -121,7 +121,7 @@ export const SETTINGS_DOC: SettingDoc[] = [
   },
   {
     name: "PAAS_REGISTRY",
-    default: "swarm: setup's registry (PAAS_REGISTRY_LISTEN)",
+    default: "swarm: setup's registry (PAAS_REGISTRY_LISTEN) if setup started one here",
     description:
       "swarm: registry (host:port) images are pushed to and every node pulls from; none: images stay on the manager",
   },

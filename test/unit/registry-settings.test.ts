@@ -20,22 +20,28 @@ const errorOf = (env: Record<string, string>) => {
 };
 
 describe("registry settings", () => {
-  it("defaults to setup's registry on loopback in swarm mode, none with the docker scheduler", () => {
+  it("has no registry with the docker scheduler, nor in swarm mode until setup started its own", () => {
     const docker = loadSettings(base);
     expect(docker.registry).toBeNull();
     expect(docker.registryLocal).toBe(false);
+    // No config.yml of setup's registry in the data dir: images stay on the manager's engine.
     const swarm = loadSettings({ ...base, PAAS_SCHEDULER: "swarm" });
-    expect(swarm.registry).toBe("127.0.0.1:5000");
-    expect(swarm.registryLocal).toBe(true);
-    expect(swarm.registryAuth).toBeNull();
-    expect(swarm.registryTls).toBe(false);
-    // No config.yml written by setup yet: no garbage collection.
+    expect(swarm.registry).toBeNull();
     expect(swarm.registryConfig).toBeNull();
   });
 
-  it("follows PAAS_REGISTRY_LISTEN, finds setup's config.yml, and none opts out", () => {
+  it("defaults to setup's registry once it is there, follows PAAS_REGISTRY_LISTEN, and none opts out", () => {
     fs.mkdirSync(path.join(dataDir, "registry"), { recursive: true });
     fs.writeFileSync(path.join(dataDir, "registry", "config.yml"), "version: 0.1\n");
+    const swarm = loadSettings({ ...base, PAAS_SCHEDULER: "swarm" });
+    expect(swarm).toMatchObject({
+      registry: "127.0.0.1:5000",
+      registryLocal: true,
+      registryConfig: path.join(dataDir, "registry", "config.yml"),
+      registryAuth: null,
+      registryTls: false,
+    });
+    expect(loadSettings(base).registry).toBeNull();
     const s = loadSettings({ ...base, PAAS_SCHEDULER: "swarm", PAAS_REGISTRY_LISTEN: "10.0.0.2:5001" });
     expect(s.registry).toBe("10.0.0.2:5001");
     expect(s.registryConfig).toBe(path.join(dataDir, "registry", "config.yml"));

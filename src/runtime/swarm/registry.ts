@@ -3,7 +3,7 @@ import fs from "node:fs";
 import tls from "node:tls";
 import { promisify } from "node:util";
 import { Agent, fetch } from "undici";
-import type { Settings } from "../../config.js";
+import { localRegistryConfig, type Settings } from "../../config.js";
 import type { RegistryAuth } from "../../docker/images.js";
 import type { DockerParts } from "../../docker/index.js";
 import { messageOf } from "../../errors.js";
@@ -75,7 +75,10 @@ export class ReleaseRegistry {
   async describe(): Promise<{ line: string; ok: boolean }> {
     const s = this.settings;
     if (!s.registry) {
-      return { line: "no registry (PAAS_REGISTRY=none): images stay on the manager's engine", ok: true };
+      const why = fs.existsSync(localRegistryConfig(s.dataDir))
+        ? "PAAS_REGISTRY=none"
+        : `PAAS_REGISTRY unset and no registry of setup's in ${localRegistryConfig(s.dataDir)}: PAAS_SCHEDULER=swarm npm run setup starts one`;
+      return { line: `no registry (${why}): images stay on the manager's engine`, ok: true };
     }
     const what = [
       s.registryLocal ? `setup's registry at ${s.registry} (PAAS_REGISTRY unset)` : `registry ${s.registry}`,
