@@ -369,6 +369,15 @@ build_service_images() {
   done
 }
 
+# The swarm tests' node image paas-test/swarm-node:<recipe> (Debian's docker.io FROM the base
+# image, test/fixtures/swarm-node), built here while the machine has its Debian mirror; quick
+# when present.
+build_test_images() {
+  local tag
+  tag="$(bash "$repo/test/fixtures/swarm-node/build.sh")" || die "building the swarm test node image failed"
+  log "$tag present"
+}
+
 # --- 6. The `paas` command on PATH ------------------------------------------------------------
 # As root, /usr/local/bin/paas points at this checkout (never replacing a paas that is not ours).
 link_cli() {
@@ -391,6 +400,7 @@ node_deps
 build_base_images
 build_stack_images
 build_service_images
+build_test_images
 link_cli
 
 log "done in $(elapsed "$t_start")"

@@ -8,8 +8,10 @@ import { Platform, ROOT } from "../helpers/platform.js";
 import { SwarmCluster } from "../helpers/swarm-cluster.js";
 import { routerGet, sleep } from "../helpers/swarm-engine.js";
 
-// Swarm mode on 3 nodes of the test's own: a manager and two workers, each a dockerd in a
-// network (and UTS) namespace of its own, joined over a LAN bridge in a fourth namespace.
+// Swarm mode on 3 nodes of the test's own: a manager (a dockerd in a network namespace of its
+// own) and two workers, privileged containers on the host's engine with `--network none`, each
+// running Debian's docker.io (test/fixtures/swarm-node), joined over a LAN bridge in a fourth
+// namespace.
 // Images reach the workers through the registry (by digest); the router on the manager's
 // overlay reaches the tasks on every node. Every node runs a worker-only `paas server` on
 // its own engine (its log collector); the manager's engine has two (the platform's
@@ -32,7 +34,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
   const upNodes = async () => (await ps()).filter((x) => x.state === "up").map((x) => x.node);
   const nodeWorkers: { child: ChildProcess; dir: string }[] = [];
 
-  /** `paas server --roles worker` on the host, driving one node's engine. */
+  /** `paas server --roles worker` on the host, driving one node's engine through its socket. */
   const startNodeWorker = async (socket: string, env: Record<string, string>) => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-node-worker-"));
     const child = spawn(
@@ -112,7 +114,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
     });
     // One worker-only server per worker node, and a second one on the manager's engine.
     nodeWorkerOutput = [];
-    for (const socket of [...cluster.workers.map((w) => `${w.dir}/docker.sock`), engine.socket])
+    for (const socket of [...cluster.workers.map((w) => w.socket), engine.socket])
       nodeWorkerOutput.push(await startNodeWorker(socket, common));
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
@@ -217,6 +219,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
     const victim = cluster.workers[1];
     expect(await upNodes()).toContain(victim.name);
     const t0 = Date.now();
+    // Its LAN link goes down and its container is killed: its dockerd and its tasks die.
     await cluster.kill(victim);
     // Answering again: 3 tasks up on the other nodes, and 20 requests in a row answered.
     let streak = 0;
