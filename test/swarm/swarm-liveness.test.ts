@@ -135,8 +135,7 @@ describe("swarm liveness on a 3-node swarm", () => {
       PAAS_REGISTRY: engine.registry,
       PAAS_REGISTRY_CONFIG: engine.registryConfig,
     });
-    // A worker-only server per worker node: these restart their own node's tasks. (Not a
-    // second one on the manager's engine: off the overlay, its monitor could not probe.)
+    // A worker-only server per worker node: these restart their own node's tasks.
     for (const w of cluster.workers) {
       const socket = (w as { socket?: string }).socket ?? `${w.dir}/docker.sock`;
       await startNodeWorker(w.name, socket, common);
@@ -169,6 +168,11 @@ describe("swarm liveness on a 3-node swarm", () => {
     expect(push.code, push.stdout + push.stderr).toBe(0);
     const scale = await p.cli(["ps:scale", "web=3", "--app", app]);
     expect(scale.code, scale.stderr).toBe(0);
+    // And a second worker on the manager's engine, on the host (off the overlay): it must not
+    // probe (every probe would fail and replace healthy tasks), and it shares the manager
+    // node's restarts with the platform's container through the node's lease. Started after
+    // the push: its deploy checks could not reach the tasks either.
+    await startNodeWorker("manager", engine.socket, common);
   }, 300_000);
 
   afterAll(async () => {
@@ -291,6 +295,9 @@ describe("swarm liveness on a 3-node swarm", () => {
     expect((await failedBySlot()).get(slot) ?? 0).toBe(failedBefore + 1);
     const up = (await ps()).filter((x) => x.state === "up");
     expect(up.map((x) => x.name).sort()).toEqual(["web.1", "web.2", "web.3"]);
+    // The worker off the overlay left the probing to the platform's container.
+    const offOverlay = nodeWorkers.find((w) => w.node === "manager")?.output() ?? "";
+    expect(offOverlay).toContain("this worker is not on the overlay");
     // The request was claimed: nothing waits for that node any more.
     const left = await redis?.keys(`${p.ns}:task-restarts:*`);
     for (const k of left ?? []) expect(await redis?.hlen(k)).toBe(0);

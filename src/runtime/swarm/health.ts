@@ -9,12 +9,15 @@ import { TaskRestartStore } from "../../store/task-restarts.js";
 import { UnreadyStore } from "../../store/unready.js";
 import { AppPass } from "../app-pass.js";
 import { afterProbe, probe } from "../health-probe.js";
+import { onOverlay } from "./overlay-reach.js";
 import type { SwarmScheduler } from "./scheduler.js";
 import { currentByType } from "./tasks.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
 
 const TICK_MS = 1000;
+/** How often to ask again whether this process is on the overlay. */
+const REACH_MS = 30_000;
 
 /**
  * app.json liveness and readiness checks of swarm tasks (worker role), as health-monitor.ts
@@ -28,13 +31,17 @@ const TICK_MS = 1000;
  * the overlay, which a node's worker need not be on: so this monitor takes the task out of the
  * route and files a restart request under the task's node, and that node's worker acts on it
  * (swarm/node-restarts.ts). A node with no worker: the task stays out of the route.
- * What the monitor does is in the app's `paas logs` as `paas[web.2]` lines.
+ * What the monitor does is in the app's `paas logs` as `paas[web.2]` lines. A worker that is
+ * not on the overlay (e.g. a second worker on a manager's engine, outside any container) does
+ * not probe: its probes would all fail and replace healthy tasks.
  */
 export class SwarmHealthMonitor extends AppPass {
   /** Per task and check: consecutive failures and when the next probe is due. */
   private readonly state = new Map<string, { failures: number; nextAt: number }>();
   private readonly unready: UnreadyStore;
   private readonly restarts: TaskRestartStore;
+  /** Whether this process reaches the overlay (null: unknown), and when that was last asked. */
+  private reach: { on: boolean | null; at: number } | null = null;
 
   constructor(
     private readonly settings: Settings,
@@ -49,7 +56,18 @@ export class SwarmHealthMonitor extends AppPass {
     this.restarts = new TaskRestartStore(store.redis, store.keys);
   }
 
+  protected async beforePass(): Promise<void> {
+    if (this.reach && Date.now() - this.reach.at < REACH_MS) return;
+    const on = await onOverlay(this.docker, this.settings.swarmNetwork);
+    if (on === false && this.reach?.on !== false)
+      this.log("this worker is not on the overlay: it leaves the tasks' checks to one that is", {
+        network: this.settings.swarmNetwork,
+      });
+    this.reach = { on, at: Date.now() };
+  }
+
   protected async app(app: AppName): Promise<void> {
+    if (this.reach?.on === false) return;
     const record = await this.store.apps.get(app);
     const release = record?.release ? await this.store.releases.get(app, record.release) : null;
     const checks = release?.appJson?.healthchecks ?? {};
