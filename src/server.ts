@@ -33,6 +33,9 @@ import { startRouterRole } from "./router/workers.js";
 import { CronScheduler } from "./runtime/cron.js";
 import { HealthMonitor } from "./runtime/health-monitor.js";
 import { OneOffs } from "./runtime/oneoff.js";
+import { RunRelayWorker } from "./runtime/run-relay/node-worker.js";
+import { RelayRunner } from "./runtime/run-relay/relay-runner.js";
+import { LocalRunner } from "./runtime/run-relay/runner.js";
 import { Runtime } from "./runtime/runtime.js";
 import { createScheduler } from "./runtime/scheduler.js";
 import { SwarmHealthMonitor } from "./runtime/swarm/health.js";
@@ -100,6 +103,9 @@ export async function startServer(
   // The scheduler (PAAS_SCHEDULER: docker or swarm) deploys, scales, restarts and lists processes.
   const deployer = createScheduler(settings, store, docker, runtime, logger);
   const oneOffs = new OneOffs(settings, store, docker, plugins);
+  // `paas run` for the API: on this engine, or (swarm) through the worker of the node it is placed on.
+  const runner =
+    settings.scheduler === "swarm" ? new RelayRunner(store, logger.child("run")) : new LocalRunner(oneOffs);
   const queue = new BuildQueue(store, settings.redisUrl, logger.child("queue"));
   const repos = new Repos(settings.dataDir);
   const has = (r: Role) => settings.roles.includes(r);
@@ -124,6 +130,12 @@ export async function startServer(
     const restarter = new NodeRestarter(store, docker, logger.child("liveness"), logs.events);
     restarter.start();
     closers.unshift(() => restarter.stop());
+  }
+  // Swarm: every node's worker takes the one-offs (`paas run`) placed on its node.
+  if (has("worker") && settings.scheduler === "swarm") {
+    const runs = new RunRelayWorker(settings, store, docker, oneOffs, logger.child("run"));
+    runs.start();
+    closers.unshift(() => runs.stop());
   }
   if (has("worker") && manages) {
     // Tried in order: a Dockerfile wins; buildpacks are the catch-all (per-app override aside).
@@ -198,7 +210,7 @@ export async function startServer(
         },
         queue,
         repos,
-        oneOffs,
+        runner,
         log: logger.child("api"),
         events: logs.events,
         // No Docker here: plugin commands that change what runs go through the queue.
@@ -227,7 +239,7 @@ export async function startServer(
     server.headersTimeout = 60_000;
     // `paas run` attaches over a websocket upgrade on /api/v1 (token checked there).
     const runSockets = has("api")
-      ? attachRunSockets(server, { store, oneOffs, log: logger.child("run"), redisUrl: settings.redisUrl })
+      ? attachRunSockets(server, { store, runner, log: logger.child("run"), redisUrl: settings.redisUrl })
       : null;
     await listen(server, settings.apiPort, settings.bind);
     apiPort = (server.address() as AddressInfo).port;

@@ -1,5 +1,5 @@
 import type http from "node:http";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { authenticate } from "../auth/authenticate.js";
 import { authorize } from "../auth/policy.js";
@@ -13,12 +13,10 @@ import {
   parseClientMessage,
   type RunRequest,
   type ServerMessage,
-  STDERR,
   STDIN,
-  STDOUT,
   type StreamTag,
 } from "../run-protocol.js";
-import type { OneOff, OneOffs } from "../runtime/oneoff.js";
+import type { OneOffRunner, RunHandle, RunTarget } from "../runtime/run-relay/runner.js";
 import { isStoreConnectionError, storeIsReady, storeUnreachableMessage } from "../store/health.js";
 import type { Store } from "../store/index.js";
 
@@ -38,7 +36,7 @@ export interface RunSockets {
 
 export function attachRunSockets(
   server: http.Server,
-  deps: { store: Store; oneOffs: OneOffs; log: Log; redisUrl: string },
+  deps: { store: Store; runner: OneOffRunner; log: Log; redisUrl: string },
 ): RunSockets {
   const unreachable = storeUnreachableMessage(deps.redisUrl);
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
@@ -76,11 +74,12 @@ export function attachRunSockets(
         result: d.allow ? "started" : "403 denied",
       });
       if (!d.allow) return reject(socket, 403, "forbidden", `${d.reason} (app ${app})`);
-      const release = await deps.oneOffs.currentRelease(app);
+      // The release, and in swarm mode the node: "nothing to run" or "no worker there" is a 4xx/503.
+      const target = await deps.runner.prepare(app);
       wss.handleUpgrade(req, socket, head, (ws) => {
         const session = new Session(ws, app, deps, unreachable, () => sessions.delete(session));
         sessions.add(session);
-        session.begin(release);
+        session.begin(target);
       });
     })().catch((err: unknown) => {
       if (isPaasError(err)) return reject(socket, err.status, err.code, err.message);
@@ -123,28 +122,22 @@ function reject(
 }
 
 class Session {
-  private oneOff: OneOff | null = null;
-  private stdin: NodeJS.WritableStream | null = null;
-  private tty = false;
+  private handle: RunHandle | null = null;
   private ended = false;
-  private resizing = false;
-  private pendingSize: { cols: number; rows: number } | undefined;
-  /** Ends the heartbeat that tells the reaper a client still holds the container. */
-  private unhold: () => void = () => {};
 
   constructor(
     private readonly ws: WebSocket,
     private readonly app: AppName,
-    private readonly deps: { oneOffs: OneOffs; log: Log },
+    private readonly deps: { runner: OneOffRunner; log: Log },
     /** What to tell the client when Redis went away mid-start. */
     private readonly unreachable: string,
     private readonly done: () => void,
   ) {}
 
-  begin(release: Parameters<OneOffs["create"]>[2]): void {
+  begin(target: RunTarget): void {
     const timer = setTimeout(() => void this.abort("no start message arrived"), START_TIMEOUT_MS);
     let started = false;
-    // Until the container is attached, stdin frames wait here.
+    // Until the command runs, stdin frames and control messages wait here.
     const early: ClientMessage[] = [];
     const earlyData: Buffer[] = [];
     this.ws.on("message", (raw: RawData, isBinary: boolean) => {
@@ -152,7 +145,7 @@ class Session {
       if (isBinary) {
         const frame = decodeData(buf);
         if (frame?.tag !== STDIN) return;
-        if (this.stdin) this.stdin.write(frame.data);
+        if (this.handle) this.handle.stdin(frame.data);
         else earlyData.push(frame.data);
         return;
       }
@@ -167,10 +160,10 @@ class Session {
         if (started) return;
         started = true;
         clearTimeout(timer);
-        void this.run(msg, release, early, earlyData).catch((err) =>
+        void this.run(msg, target, early, earlyData).catch((err) =>
           this.abort(isStoreConnectionError(err) ? this.unreachable : publicMessage(err)),
         );
-      } else if (!this.stdin) early.push(msg);
+      } else if (!this.handle) early.push(msg);
       else this.control(msg);
     });
     this.ws.on("close", () => {
@@ -181,89 +174,38 @@ class Session {
     this.ws.on("error", () => {});
   }
 
-  private async run(
-    req: RunRequest,
-    release: Parameters<OneOffs["create"]>[2],
-    early: ClientMessage[],
-    earlyData: Buffer[],
-  ): Promise<void> {
-    const { oneOffs } = this.deps;
-    this.tty = req.tty;
-    const o = await oneOffs.create(
-      this.app,
-      {
-        command: req.command,
-        env: req.env,
-        memory: req.memory,
-        tty: req.tty,
-        term: req.term,
-        image: req.image ?? undefined,
-        mode: "attached",
-      },
-      release,
-    );
-    this.oneOff = o;
-    if (this.ended) return void (await oneOffs.remove(o));
-    this.unhold = oneOffs.hold(o);
-    const stdio = await oneOffs.attach(o, req.tty);
-    const outputDone = Promise.all([this.pump(stdio.stdout, STDOUT), this.pump(stdio.stderr, STDERR)]);
-    await oneOffs.start(o);
-    if (req.tty && req.cols && req.rows) await oneOffs.resize(o, req.cols, req.rows).catch(() => {});
-    this.deps.log("one-off started", { app: this.app, dyno: o.dyno });
-    this.send({ type: "started", dyno: o.dyno });
-    this.stdin = stdio.stdin;
-    for (const d of earlyData) stdio.stdin.write(d);
+  private async run(req: RunRequest, target: RunTarget, early: ClientMessage[], earlyData: Buffer[]) {
+    const handle = await this.deps.runner.attach(this.app, target, req, {
+      output: (tag, data) => this.output(tag, data),
+    });
+    if (this.ended) return void (await handle.abort("the client went away"));
+    this.handle = handle;
+    this.deps.log("one-off started", { app: this.app, dyno: handle.dyno, node: target.node?.hostname });
+    this.send({ type: "started", dyno: handle.dyno });
+    for (const d of earlyData) handle.stdin(d);
     for (const m of early) this.control(m);
-    const code = await oneOffs.wait(o);
-    // Output normally ends with the container; a stream that does not say so is not waited on long.
-    await Promise.race([outputDone, new Promise((r) => setTimeout(r, 2000))]);
-    stdio.close();
+    const code = await handle.exit;
     if (this.ended) return;
     this.ended = true;
     this.send({ type: "exit", code });
     this.ws.close(1000);
     this.done();
-    this.unhold();
-    await oneOffs.remove(o).catch(() => {});
   }
 
   private control(msg: ClientMessage): void {
-    if (msg.type === "resize" && this.tty && this.oneOff) this.resize(msg.cols, msg.rows);
-    if (msg.type === "eof") this.stdin?.end();
+    if (msg.type === "resize") this.handle?.resize(msg.cols, msg.rows);
+    if (msg.type === "eof") this.handle?.eof();
   }
 
-  /**
-   * Resizes go to Docker one at a time, and only the newest waiting one is sent: two calls
-   * in flight may land in either order (`stty cols 77 rows 22` is two changes), leaving the
-   * container at the older size.
-   */
-  private resize(cols: number, rows: number): void {
-    this.pendingSize = { cols, rows };
-    if (this.resizing) return;
-    this.resizing = true;
-    void (async () => {
-      while (this.pendingSize && this.oneOff) {
-        const size = this.pendingSize;
-        this.pendingSize = undefined;
-        await this.deps.oneOffs.resize(this.oneOff, size.cols, size.rows).catch(() => {});
-      }
-      this.resizing = false;
-    })();
-  }
-
-  /** Copy one output stream to the socket, pausing while the client lags behind. */
-  private pump(stream: Readable, tag: StreamTag): Promise<void> {
+  /** Output to the socket; while the client lags behind, the producer waits. */
+  private output(tag: StreamTag, data: Buffer): Promise<void> | undefined {
+    if (this.ws.readyState !== this.ws.OPEN) return undefined;
+    if (this.ws.bufferedAmount < HIGH_WATER) {
+      this.ws.send(encodeData(tag, data));
+      return undefined;
+    }
     return new Promise((resolve) => {
-      stream.on("data", (chunk: Buffer) => {
-        if (this.ws.readyState !== this.ws.OPEN) return;
-        this.ws.send(encodeData(tag, chunk), () => {
-          if (stream.isPaused() && this.ws.bufferedAmount < HIGH_WATER) stream.resume();
-        });
-        if (this.ws.bufferedAmount >= HIGH_WATER) stream.pause();
-      });
-      stream.on("end", () => resolve());
-      stream.on("close", () => resolve());
-      stream.on("error", () => resolve());
+      this.ws.send(encodeData(tag, data), () => resolve());
     });
   }
 
@@ -275,17 +217,16 @@ class Session {
   async abort(message: string | null): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.unhold();
     if (message) this.send({ type: "error", message });
     if (this.ws.readyState === this.ws.OPEN) this.ws.close(message ? 1011 : 1000);
     this.done();
-    if (this.oneOff) {
+    if (this.handle) {
       this.deps.log("one-off removed", {
         app: this.app,
-        dyno: this.oneOff.dyno,
+        dyno: this.handle.dyno,
         reason: message ?? "client left",
       });
-      await this.deps.oneOffs.remove(this.oneOff).catch(() => {});
+      await this.handle.abort(message ?? "the client went away").catch(() => {});
     }
   }
 }

@@ -4,7 +4,7 @@ import type { Settings } from "../config.js";
 import type { Repos } from "../git/repos.js";
 import type { EventSink } from "../logs/writer.js";
 import type { PluginHost } from "../plugins/host.js";
-import type { OneOffs } from "../runtime/oneoff.js";
+import type { OneOffRunner } from "../runtime/run-relay/runner.js";
 import type { ProcessInfo } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
 
@@ -16,8 +16,8 @@ export interface Services {
   reader: RuntimeReader;
   queue: BuildQueue;
   repos: Repos;
-  /** `paas run` containers: the one door to Docker for them. */
-  oneOffs: OneOffs;
+  /** `paas run`: containers on this engine (docker scheduler) or relayed through a node's worker (swarm). */
+  runner: OneOffRunner;
   log: (msg: string, ctx?: Record<string, unknown>) => void;
   /** `paas[api]` lines in the app's log stream (logs/). */
   events?: EventSink;

@@ -27,3 +27,19 @@ export async function engineId(raw: Docker): Promise<string> {
   const parts = [info.ID, info.DockerRootDir ?? "", info.Name ?? ""];
   return crypto.createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 24);
 }
+
+/** This engine's swarm node: its id, host name and whether it is a manager; null outside a swarm. */
+export async function swarmNode(
+  raw: Docker,
+): Promise<{ id: string; hostname: string; manager: boolean } | null> {
+  const info = (await raw.info()) as {
+    Name?: string;
+    Swarm?: { NodeID?: string; LocalNodeState?: string; ControlAvailable?: boolean };
+  };
+  if (!info.Swarm?.NodeID || info.Swarm.LocalNodeState !== "active") return null;
+  return {
+    id: info.Swarm.NodeID,
+    hostname: info.Name ?? info.Swarm.NodeID,
+    manager: Boolean(info.Swarm.ControlAvailable),
+  };
+}

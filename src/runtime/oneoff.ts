@@ -3,6 +3,7 @@ import type { Settings } from "../config.js";
 import type { AttachedStdio } from "../docker/containers.js";
 import type { DockerParts } from "../docker/index.js";
 import { LABEL, ownedFilter } from "../docker/labels.js";
+import { pullImage } from "../docker/pull.js";
 import { invalid } from "../errors.js";
 import type { AppName } from "../names.js";
 import type { PluginHost } from "../plugins/host.js";
@@ -10,7 +11,9 @@ import type { Store } from "../store/index.js";
 import { type Release, releaseTag } from "../store/releases.js";
 import { limitsFor } from "../store/resources.js";
 import { dynoName, ONEOFF_LABEL, type OneOffMode, type OneOffProcess, planOneOff } from "./oneoff-plan.js";
-import { connectExtraNetworks, containerExtras, prepareExtras } from "./plugin-env.js";
+import { type ContainerExtras, connectExtraNetworks, containerExtras, prepareExtras } from "./plugin-env.js";
+import { swarmNetworkName } from "./swarm/extras.js";
+import { registryRepo } from "./swarm/registry.js";
 
 export interface OneOffRequest {
   command: string;
@@ -43,6 +46,27 @@ export const CRON_MAX_RUNTIME_MS = 24 * 3600_000;
 const SESSION_TTL_S = 30;
 
 /**
+ * A swarm one-off's networks: the services' overlay (PAAS_SWARM_NETWORK, where the app's
+ * `<app>-<type>` aliases resolve) as its own, and plugins' networks under their overlay
+ * names (swarm/extras.ts), as the app's tasks have them.
+ */
+export function swarmOneOffExtras(extras: ContainerExtras, swarmNetwork: string): ContainerExtras {
+  const plugin = extras.networks
+    .map((n) => ({ ...n, name: swarmNetworkName(n.name), primary: false }))
+    .filter((n) => n.name !== swarmNetwork);
+  return { ...extras, networks: [{ name: swarmNetwork, aliases: [], primary: true }, ...plugin] };
+}
+
+/** The app's current release, or a clear error when there is nothing to run yet. */
+export async function runnableRelease(store: Store, app: AppName): Promise<Release> {
+  const record = await store.apps.require(app);
+  const release = record.release ? await store.releases.get(app, record.release) : null;
+  if (!release?.image)
+    throw invalid(`${app} has no release to run yet: deploy it first with git push paas main`);
+  return release;
+}
+
+/**
  * One-off containers of an app's current release (`paas run`, cron runs): the one door to
  * Docker for them. Composed once in server.ts; the websocket attach and the cron scheduler
  * use only this, so a multi-host scheduler can later route a call to the host that has the
@@ -58,12 +82,8 @@ export class OneOffs {
   ) {}
 
   /** The app's current release, or a clear error when there is nothing to run yet. */
-  async currentRelease(app: AppName): Promise<Release> {
-    const record = await this.store.apps.require(app);
-    const release = record.release ? await this.store.releases.get(app, record.release) : null;
-    if (!release?.image)
-      throw invalid(`${app} has no release to run yet: deploy it first with git push paas main`);
-    return release;
+  currentRelease(app: AppName): Promise<Release> {
+    return runnableRelease(this.store, app);
   }
 
   /**
@@ -89,14 +109,20 @@ export class OneOffs {
     const limits = limitsFor(await this.store.resources.get(app), process, {
       memory: this.settings.defaultMemory,
     });
-    const extras = await containerExtras(this.plugins, {
+    if (this.settings.scheduler === "swarm" && !req.image)
+      rel = { ...rel, image: await this.imageHere(app, rel) };
+    const asked = await containerExtras(this.plugins, {
       app,
       type: process,
       index: number,
       kind: "oneoff",
       version: rel.version,
     });
-    await prepareExtras(this.docker, this.settings.namespace, app, extras, rel.image);
+    const extras =
+      this.settings.scheduler === "swarm" ? swarmOneOffExtras(asked, this.settings.swarmNetwork) : asked;
+    // Swarm: the overlays are the services' (made by a manager); only volumes are made here.
+    const made = this.settings.scheduler === "swarm" ? { ...extras, networks: [] } : extras;
+    await prepareExtras(this.docker, this.settings.namespace, app, made, rel.image);
     const spec = planOneOff({
       pidsLimit: this.settings.pidsLimit,
       plugin: extras,
@@ -117,6 +143,27 @@ export class OneOffs {
     const id = await this.docker.containers.create(spec);
     await connectExtraNetworks(this.docker, id, extras);
     return { id, app, dyno: dynoName(process, number), release: releaseTag(rel.version) };
+  }
+
+  /**
+   * Swarm: the release's image on this engine (a node's worker runs the one-off on its own
+   * engine): the local tag when this engine has it (the manager built it), else the release's
+   * tag in PAAS_REGISTRY, pulled (services run it by digest; the tag names the same image).
+   */
+  private async imageHere(app: string, rel: Release): Promise<string> {
+    const image = rel.image ?? "";
+    if (await this.docker.images.inspect(image)) return image;
+    const registry = this.settings.registry;
+    if (!registry)
+      throw invalid(
+        `the release image ${image} is not on this node and this node's worker has no PAAS_REGISTRY to pull it from: set PAAS_REGISTRY for it`,
+      );
+    const ref = `${registryRepo(registry, this.settings.namespace, app)}:${releaseTag(rel.version)}`;
+    const auth = this.settings.registryAuth
+      ? { ...this.settings.registryAuth, serveraddress: registry }
+      : undefined;
+    if (!(await this.docker.images.inspect(ref))) await pullImage(this.docker.raw, ref, auth);
+    return ref;
   }
 
   /** Attach to a created one-off's stdio; call before start so no output is lost. */

@@ -192,7 +192,9 @@ async function place(deps: OperationDeps, app: AppName, type: string, constraint
     throw invalid("placement constraints need PAAS_SCHEDULER=swarm (this platform runs apps on one engine)");
   }
   const release = await currentRelease(deps.store, app);
-  if (!processTypesOf(release).includes(type)) throw invalid(`this app has no "${type}" process type`);
+  // "run": where one-offs (`paas run`) go (run-relay/placement.ts); no service to replace.
+  if (type !== "run" && !processTypesOf(release).includes(type))
+    throw invalid(`this app has no "${type}" process type (or "run" for one-offs)`);
   await deps.store.placement.set(app, type, constraints);
   const formation = await deps.store.formation.get(app);
   if ((formation[type] ?? 0) > 0) {

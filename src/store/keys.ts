@@ -75,6 +75,15 @@ export class Keys {
   cronLast = (app: string) => `${this.ns}:cron-last:${app}`;
   /** Present while an API process holds the stdio of an attached one-off (heartbeat). */
   runSession = (containerId: string) => `${this.ns}:run-session:${containerId}`;
+  /** Swarm `paas run` through each node's worker (store/run-relay.ts): live workers by node, the
+   * nodes list a manager's worker publishes, run requests per node, each run's two streams. */
+  runWorkers = () => `${this.ns}:run-workers`;
+  runNodes = () => `${this.ns}:run-nodes`;
+  runRequests = (node: string) => `${this.ns}:run-requests:${node}`;
+  runOut = (run: string) => `${this.ns}:run-out:${run}`;
+  runIn = (run: string) => `${this.ns}:run-in:${run}`;
+  /** One-offs running on a node (its worker publishes them for `paas ps`). */
+  runOneOffs = (node: string) => `${this.ns}:run-oneoffs:${node}`;
   /** Swarm liveness (store/task-restarts.ts): restart requests per node (task id -> request),
    * the mark that a task's restart was requested (once per task), the node's acting worker. */
   taskRestarts = (node: string) => `${this.ns}:task-restarts:${node}`;

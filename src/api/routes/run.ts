@@ -14,18 +14,7 @@ export function runRoutes(s: Services): express.Router {
     handle(async (req, res) => {
       const app = parseAppName(req.params.app);
       const run = parseRunRequest(req.body);
-      const o = await s.oneOffs.create(app, {
-        command: run.command,
-        env: run.env,
-        memory: run.memory,
-        mode: "detached",
-      });
-      try {
-        await s.oneOffs.start(o);
-      } catch (err) {
-        await s.oneOffs.remove(o).catch(() => {});
-        throw err;
-      }
+      const o = await s.runner.detached(app, run);
       s.log("one-off started", { app, dyno: o.dyno, detached: true });
       res.status(201).json({ dyno: o.dyno, release: o.release });
     }),

@@ -14,6 +14,7 @@ import { checkPlanFor, runChecks } from "../checks.js";
 import type { DeployOptions } from "../deploy.js";
 import { runPhaseScript } from "../phase-script.js";
 import type { Slot } from "../plan.js";
+import { relayedOneOffs } from "../run-relay/ps.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
 import { serviceExtras, volumePin } from "./extras.js";
@@ -163,14 +164,17 @@ export class SwarmScheduler implements Scheduler {
 
   async ps(app: string) {
     const services = await this.appServices(app);
-    if (services.length === 0) return [];
+    // One-offs run as containers on any node: their workers publish them (run-relay/).
+    const oneOffs = await relayedOneOffs(this.store, app);
+    if (services.length === 0) return oneOffs;
     const tasks = await this.docker.services.tasks({ label: [`${LABEL.app}=${app}`] });
     const mine = new Set(services.map((s) => s.id));
-    return processesOf(
+    const processes = processesOf(
       services,
       tasks.filter((t) => mine.has(t.serviceId)),
       await this.docker.services.nodes(),
     );
+    return [...processes, ...oneOffs];
   }
 
   /** Output of the app's tasks that run on this engine's node (other nodes: not yet). */
