@@ -97,13 +97,17 @@ describe("swarm mode with an authenticated registry", () => {
     const repoName = named.slice(0, named.lastIndexOf(":"));
     // The engine forgets the registry's names for the image (its local build tag stays), so a
     // new task must fetch the manifest from the registry.
-    await engine.docker.getImage(named).remove();
-    await engine.docker
-      .getImage(`${repoName}@${digest}`)
-      .remove()
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode !== 404) throw err;
-      });
+    const forget = async () => {
+      for (const ref of [named, `${repoName}@${digest}`]) {
+        await engine.docker
+          .getImage(ref)
+          .remove()
+          .catch((err: { statusCode?: number }) => {
+            if (err.statusCode !== 404) throw err;
+          });
+      }
+    };
+    await forget();
 
     // Without credentials the node cannot pull it.
     const anonymous = (await engine.docker.createService({
@@ -137,11 +141,25 @@ describe("swarm mode with an authenticated registry", () => {
     // Through the platform (services created with X-Registry-Auth) the new task pulls and serves.
     const restart = await p.cli(["ps:restart", "--app", app]);
     expect(restart.code, restart.stdout + restart.stderr).toBe(0);
-    const [after] = await appServices();
-    expect(after.ID).not.toBe(svc.ID);
-    expect(imageOf(after)).toBe(image);
+    // A new service replaced the old one (retired after the drain).
+    let services = await appServices();
+    for (let i = 0; i < 60 && services.some((x) => x.ID === svc.ID); i++) {
+      await sleep(500);
+      services = await appServices();
+    }
+    expect(services).toHaveLength(1);
+    expect(services[0].ID).not.toBe(svc.ID);
+    expect(imageOf(services[0])).toBe(image);
     expect((await get()).status).toBe(200);
     const pulled = await engine.docker.getImage(`${repoName}@${digest}`).inspect();
     expect(pulled.RepoDigests).toContain(`${repoName}@${digest}`);
+
+    // Rescaling updates the service in place (with the credentials): the added task pulls too.
+    await forget();
+    const scale = await p.cli(["ps:scale", "web=2", "--app", app]);
+    expect(scale.code, scale.stdout + scale.stderr).toBe(0);
+    const ps = JSON.parse((await p.cli(["ps", "--json", "--app", app])).stdout) as { state: string }[];
+    expect(ps.filter((x) => x.state === "up")).toHaveLength(2);
+    expect((await get()).status).toBe(200);
   });
 });
