@@ -178,6 +178,8 @@ start_registry() {
     local hint=""
     if [[ -d /run/systemd/system ]] && systemctl is-active --quiet docker-registry 2>/dev/null; then
       hint=" (Debian's docker-registry unit runs: systemctl disable --now docker-registry)"
+    elif [[ -s /var/run/docker-registry.pid ]] && kill -0 "$(cat /var/run/docker-registry.pid)" 2>/dev/null; then
+      hint=" (Debian's docker-registry service runs: /etc/init.d/docker-registry stop; update-rc.d docker-registry disable)"
     fi
     die "another registry already answers at $url$hint: stop it or set PAAS_REGISTRY_LISTEN"
   fi

@@ -129,7 +129,12 @@ EOF
   if ((need_nginx)) && systemd_is_pid1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
   if ((need_caddy)) && systemd_is_pid1; then systemctl disable --now caddy >/dev/null 2>&1 || true; fi
   # the platform's registry is started with its own config (storage in the data dir), not Debian's unit
-  if systemd_is_pid1; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+  if systemd_is_pid1; then
+    systemctl disable --now docker-registry >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/docker-registry ]] && command -v update-rc.d >/dev/null; then
+    /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+    update-rc.d docker-registry disable >/dev/null 2>&1 || true
+  fi
   log "installed ${missing[*]}"
 }
 
