@@ -267,6 +267,31 @@ describe("secrets at rest and hardening", () => {
       for (const name of ["listener", "gateway-listener", "api", "api-bridge", "redis", "redis-gw"])
         expect(out).toMatch(new RegExp(`^remote:\\s+PROBE ${name} BLOCKED`, "m"));
       expect(out).not.toMatch(/^remote:\s+PROBE \S+ REACHED/m);
+
+      // A buildpack build's compile step (heroku-postbuild here) is kept off the host too.
+      const bashProbe = (name: string, ip: string, to: number) =>
+        `if timeout 3 bash -c 'echo > /dev/tcp/${ip}/${to}' 2>/dev/null; then echo PROBE ${name} REACHED; else echo PROBE ${name} BLOCKED; fi`;
+      const bp = await p.fixtureRepo("bp-node-procfile", async (d) => {
+        const probes = [
+          bashProbe("bp-listener", hostIp, port),
+          bashProbe("bp-api", hostIp, p.apiPort),
+          bashProbe("bp-redis", hostIp, 6379),
+        ];
+        await fsp.writeFile(path.join(d, "probe.sh"), `${probes.join("\n")}\n`);
+        const pkg = JSON.parse(fs.readFileSync(path.join(d, "package.json"), "utf8"));
+        pkg.scripts = { "heroku-postbuild": "bash probe.sh" };
+        await fsp.writeFile(path.join(d, "package.json"), JSON.stringify(pkg));
+      });
+      const bpApp = `${app}-bp`;
+      expect((await p.cli(["apps:create", bpApp], { cwd: bp })).code).toBe(0);
+      const bpPush = await p.git(["push", "paas", "main"], bp);
+      const bpOut = bpPush.stdout + bpPush.stderr;
+      expect(bpPush.code, bpOut).toBe(0);
+      for (const name of ["bp-listener", "bp-api", "bp-redis"])
+        expect(bpOut).toMatch(new RegExp(`^remote:\\s+PROBE ${name} BLOCKED`, "m"));
+      expect(bpOut).not.toMatch(/^remote:\s+PROBE \S+ REACHED/m);
+      await fsp.rm(bp, { recursive: true, force: true });
+
       const nets = await docker.listNetworks({ filters: JSON.stringify({ name: ["paas-builds"] }) });
       expect(nets[0]?.Options?.["com.docker.network.bridge.enable_icc"]).toBe("false");
       await fsp.rm(dir, { recursive: true, force: true });

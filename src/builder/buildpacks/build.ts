@@ -6,6 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { LABEL } from "../../docker/labels.js";
 import { BuildFailed } from "../../errors.js";
+import { buildNetwork } from "../build-network.js";
 import { parseProcfile } from "../procfile.js";
 import { checkTree, isInside, UnsafeSource } from "../safe-paths.js";
 import { ensureStackImages, STACK_VERSION } from "../stack.js";
@@ -173,6 +174,8 @@ export async function buildWithBuildpacks(ctx: BuildContext): Promise<BuildResul
       settings,
       stack: `paas-${STACK_VERSION}`,
       memory: Math.max(COMPILE_MEMORY, settings.defaultMemory),
+      // The same network as Dockerfile builds: the internet, but not this host's ports.
+      networkMode: await buildNetwork(docker, settings, log),
     });
     const compiled = await docker.containers.runToCompletion(spec, log, COMPILE_TIMEOUT_MS);
     if (compiled.exitCode !== 0) throw compileFailure(compiled.exitCode, selection, compiled.lastLines);

@@ -48,6 +48,8 @@ export interface CompilePlanInput {
   stack: string;
   /** Build memory limit, bytes (0: none). */
   memory?: number;
+  /** The network the compile runs on (build-network.ts; undefined: Docker's default bridge). */
+  networkMode?: string;
 }
 
 /** Environment for the trusted-CA bundle and proxies: the same variables every tool reads. */
@@ -125,6 +127,7 @@ export function compileContainerSpec(input: CompilePlanInput): ContainerSpec {
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
       Memory: input.memory || undefined,
+      NetworkMode: input.networkMode,
       AutoRemove: false,
     },
   };
