@@ -123,6 +123,10 @@ describe("scripts/registry.sh: setup's registry for swarm mode", () => {
     expect(said.line).toContain(`setup's registry at 127.0.0.1:${port}`);
     expect(said.line).toContain("user paas");
     expect(said.line).not.toContain(PASSWORD);
+    // Without the CA the certificate is refused, and the start line says why.
+    const noCa = await new ReleaseRegistry({ ...settings, registryCa: null }, docker).describe();
+    expect(noCa.ok).toBe(false);
+    expect(noCa.line).toMatch(/does not answer \(.*certificate.*\): start it with scripts\/registry.sh/);
     const wrong = new ReleaseRegistry(
       { ...settings, registryAuth: { username: "paas", password: "x" } },
       docker,
@@ -167,5 +171,9 @@ describe("scripts/registry.sh: setup's registry for swarm mode", () => {
       : "gone";
     expect(["gone", "Z", "X"]).toContain(state);
     expect((await script(["status"])).code).toBe(1);
+    const settings = loadSettings({ ...env, PAAS_BUILD_CA_BUNDLE: "none" });
+    const down = await new ReleaseRegistry(settings, connectDocker()).describe();
+    expect(down.ok).toBe(false);
+    expect(down.line).toContain("ECONNREFUSED");
   });
 });

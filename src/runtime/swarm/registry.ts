@@ -91,7 +91,9 @@ export class ReleaseRegistry {
       status = (await this.api("/v2/")).status;
     } catch (err) {
       const hint = s.registryLocal ? ": start it with scripts/registry.sh (npm run setup does)" : "";
-      return { line: `${what}: does not answer (${messageOf(err)})${hint}`, ok: false };
+      // fetch says only "fetch failed": the reason (refused, a certificate...) is its cause.
+      const reason = messageOf((err as { cause?: unknown }).cause ?? err);
+      return { line: `${what}: does not answer (${reason})${hint}`, ok: false };
     }
     if (status === 200) return { line: what, ok: true };
     const why =
