@@ -103,7 +103,7 @@ export class Reconciler {
     try {
       const apps = await this.store.apps.list();
       for (const app of apps) await this.app(app);
-      await this.removeOrphanApps(new Set(apps));
+      await this.removeOrphanApps();
       await this.runtime.reconcilePlugins(this.log);
     } catch (err) {
       this.log("reconcile failed", { level: "error", error: messageOf(err) });
@@ -124,7 +124,7 @@ export class Reconciler {
     const record = await this.store.apps.get(app);
     if (!record) {
       // A deleted app: its containers go, and it gets no route back.
-      await this.removeOrphanApps(new Set(await this.store.apps.list()));
+      await this.removeOrphanApps();
       await this.store.retiring.forget(app);
       return { remove: [], start: [], create: [] };
     }
@@ -227,10 +227,14 @@ export class Reconciler {
     }
   }
 
-  private async removeOrphanApps(apps: Set<string>): Promise<void> {
+  private async removeOrphanApps(): Promise<void> {
     const all = await this.docker.containers.list(
       ownedFilter(this.settings.namespace, undefined, [`${LABEL.kind}=app`]),
     );
+    // The app list is read after the containers: an app is listed before its first container
+    // is made, so a container of an app created (or renamed to) during a pass is never taken
+    // for a deleted app's, as it was with the list read at the pass's start.
+    const apps = new Set<string>(await this.store.apps.list());
     for (const c of all) {
       const app = c.Labels[LABEL.app];
       if (app && !apps.has(app)) {
