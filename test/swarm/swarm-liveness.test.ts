@@ -104,6 +104,27 @@ describe("swarm liveness on a 3-node swarm", () => {
     return out;
   };
 
+  /** Run a command in a task's container on its node's engine; it must succeed. */
+  const run = async (docker: Docker, container: string, cmd: string[]) => {
+    const exec = await docker
+      .getContainer(container)
+      .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    await new Promise((resolve) => {
+      stream.on("end", resolve);
+      stream.resume();
+    });
+    expect((await exec.inspect()).ExitCode).toBe(0);
+  };
+
+  /** The task ids (12 characters) in the app's route. */
+  const routeIds = async () => {
+    const route = JSON.parse((await redis?.get(`${p.ns}:route:${app}`)) ?? "{}") as {
+      backends?: { id: string }[];
+    };
+    return (route.backends ?? []).map((b) => b.id);
+  };
+
   const restartLines = (text: string, dyno?: string) =>
     text
       .split("\n")
@@ -144,6 +165,7 @@ describe("swarm liveness on a 3-node swarm", () => {
     // new container from the image) has it again.
     repo = await p.fixtureRepo("dockerfile-hello", async (dir) => {
       await fsp.writeFile(path.join(dir, "www/alive.txt"), "alive\n");
+      await fsp.writeFile(path.join(dir, "www/ready.txt"), "ready\n");
       await fsp.writeFile(
         path.join(dir, "app.json"),
         JSON.stringify({
@@ -158,6 +180,7 @@ describe("swarm liveness on a 3-node swarm", () => {
                 timeout: 2,
                 initialDelay: 2,
               },
+              { type: "readiness", name: "ready", path: "/ready.txt", attempts: 2, wait: 1, timeout: 2 },
             ],
           },
         }),
@@ -221,15 +244,7 @@ describe("swarm liveness on a 3-node swarm", () => {
     const failedBefore = (await failedBySlot()).get(slot) ?? 0;
 
     // This task (only) starts failing liveness.
-    const exec = await node.docker
-      .getContainer(before.id)
-      .exec({ Cmd: ["rm", "-f", "/www/alive.txt"], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({});
-    await new Promise((resolve) => {
-      stream.on("end", resolve);
-      stream.resume();
-    });
-    expect((await exec.inspect()).ExitCode).toBe(0);
+    await run(node.docker, before.id, ["rm", "-f", "/www/alive.txt"]);
 
     // Its container is killed on its node and Swarm starts a new task in the slot.
     let after: Awaited<ReturnType<typeof containersOn>>[number] | undefined;
@@ -268,10 +283,7 @@ describe("swarm liveness on a 3-node swarm", () => {
     const newTask = after.task.slice(0, 12);
     let inRoute = false;
     for (let i = 0; i < 60 && !inRoute; i++) {
-      const route = JSON.parse((await redis?.get(`${p.ns}:route:${app}`)) ?? "{}") as {
-        backends?: { id: string }[];
-      };
-      inRoute = (route.backends ?? []).some((b) => b.id === newTask);
+      inRoute = (await routeIds()).includes(newTask);
       if (!inRoute) await sleep(500);
     }
     expect(inRoute).toBe(true);
@@ -301,5 +313,49 @@ describe("swarm liveness on a 3-node swarm", () => {
     // The request was claimed: nothing waits for that node any more.
     const left = await redis?.keys(`${p.ns}:task-restarts:*`);
     for (const k of left ?? []) expect(await redis?.hlen(k)).toBe(0);
+  });
+
+  it("takes a worker node's task failing readiness out of the route and back, in paas logs", async () => {
+    const workerNames = cluster.workers.map((w) => w.name);
+    const target = (await ps()).find((x) => x.state === "up" && workerNames.includes(x.node));
+    expect(target).toBeDefined();
+    if (!target) return;
+    const node = cluster.workers.find((w) => w.name === target.node);
+    if (!node) throw new Error(`no worker node ${target.node}`);
+    const c = (await containersOn(node.docker)).find((x) => x.running && x.task.startsWith(target.container));
+    expect(c).toBeDefined();
+    if (!c) return;
+    expect(await routeIds()).toContain(target.container);
+    const lines = (text: string, what: string) =>
+      text.split("\n").filter((l) => l.includes(`paas[${target.name}]: Readiness check "ready" ${what}`));
+
+    await run(node.docker, c.id, ["rm", "-f", "/www/ready.txt"]);
+    let out = false;
+    for (let i = 0; i < 60 && !out; i++) {
+      out = !(await routeIds()).includes(target.container);
+      if (!out) await sleep(500);
+    }
+    expect(out).toBe(true);
+    let text = "";
+    for (let i = 0; i < 30 && lines(text, "failing: out of the route").length === 0; i++) {
+      if (i > 0) await sleep(500);
+      text = await logs();
+    }
+    expect(lines(text, "failing: out of the route"), text).toHaveLength(1);
+
+    await run(node.docker, c.id, ["sh", "-c", "echo ready > /www/ready.txt"]);
+    let back = false;
+    for (let i = 0; i < 60 && !back; i++) {
+      back = (await routeIds()).includes(target.container);
+      if (!back) await sleep(500);
+    }
+    expect(back).toBe(true);
+    for (let i = 0; i < 30 && lines(text, "passes: back in the route").length === 0; i++) {
+      if (i > 0) await sleep(500);
+      text = await logs();
+    }
+    expect(lines(text, "passes: back in the route"), text).toHaveLength(1);
+    // Readiness never restarts: the same container serves on.
+    expect((await containersOn(node.docker)).find((x) => x.id === c.id)?.running).toBe(true);
   });
 });
