@@ -15,7 +15,10 @@ import { routerGet, sleep } from "../helpers/swarm-engine.js";
 // Images reach the workers through the registry (by digest); the router on the manager's
 // overlay reaches the tasks on every node. Every node runs a worker-only `paas server` on
 // its own engine (its log collector); the manager's engine has two (the platform's
-// container and one on the host), which must not collect its tasks twice.
+// container and a second worker-only one on the overlay), which must not collect its tasks
+// twice. The second is on the overlay too because a manager's worker takes builds and
+// deploys, whose checks reach the tasks on their overlay addresses (a worker on the host
+// could not, and failed the push whenever it took the job).
 
 interface Proc {
   name: string;
@@ -30,7 +33,11 @@ describe("swarm scheduler on a 3-node swarm", () => {
   const app = `swc-${Date.now().toString(36)}`;
   let repo = "";
   const get = () => routerGet(engine.engineIp, engine.routerPort, `${app}.paas.test`);
-  const ps = async () => JSON.parse((await p.cli(["ps", "--json", "--app", app])).stdout) as Proc[];
+  const ps = async () => {
+    const r = await p.cli(["ps", "--json", "--app", app]);
+    if (r.code !== 0) throw new Error(`paas ps failed (${r.code}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as Proc[];
+  };
   const upNodes = async () => (await ps()).filter((x) => x.state === "up").map((x) => x.node);
   const nodeWorkers: { child: ChildProcess; dir: string }[] = [];
 
@@ -71,6 +78,41 @@ describe("swarm scheduler on a 3-node swarm", () => {
   };
   let nodeWorkerOutput: (() => string)[] = [];
 
+  /**
+   * A second worker-only `paas server` on the manager's engine, in a container on the overlay
+   * like the platform's (engine.startWorker), with the same settings: it may take any job.
+   */
+  const startManagerWorker = async (env: Record<string, string>) => {
+    const c = await engine.docker.createContainer({
+      name: `${p.ns}-worker2`,
+      Image: "paas/debian:bookworm",
+      Cmd: ["node", `${ROOT}/dist/cli/main.js`, "server", "--roles", "worker"],
+      Env: Object.entries({ ...env, PAAS_NAMESPACE: p.ns, PAAS_DATA_DIR: "/var/lib/paas-worker" }).map(
+        ([k, v]) => `${k}=${v}`,
+      ),
+      Labels: { "paas.managed": "true", "paas.namespace": p.ns },
+      HostConfig: {
+        NetworkMode: `${p.ns}-swarm`,
+        Binds: [
+          "/usr/bin/node:/usr/bin/node:ro",
+          "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro",
+          `${ROOT}:${ROOT}:ro`,
+          `${engine.socket}:/var/run/docker.sock`,
+          "/usr/bin/docker-registry:/usr/bin/docker-registry:ro",
+          `${engine.registryConfig}:${engine.registryConfig}:ro`,
+          `${engine.dir}/registry:${engine.dir}/registry`,
+        ],
+      },
+    });
+    await c.start();
+    for (let i = 0; ; i++) {
+      const logs = String(await c.logs({ stdout: true, stderr: true }));
+      if (logs.includes("paas is running")) break;
+      if (i > 120) throw new Error(`second manager worker did not start:\n${logs}`);
+      await sleep(250);
+    }
+  };
+
   /** Steady requests until stopped: how many answered 200 and how many did not. */
   const load = () => {
     let done = false;
@@ -102,7 +144,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
     };
     await p.start({ ...common, PAAS_ROLES: "api,git", DOCKER_HOST: `unix://${engine.socket}` });
     expect((await p.cli(["login", "--api", p.apiUrl, "--token", p.token])).code).toBe(0);
-    await engine.startWorker(p.ns, {
+    const workerEnv = {
       ...common,
       PAAS_DOMAIN: "paas.test",
       PAAS_START_TIMEOUT: "60",
@@ -111,11 +153,13 @@ describe("swarm scheduler on a 3-node swarm", () => {
       PAAS_STOP_TIMEOUT: "3",
       PAAS_REGISTRY: engine.registry,
       PAAS_REGISTRY_CONFIG: engine.registryConfig,
-    });
-    // One worker-only server per worker node, and a second one on the manager's engine.
+    };
+    await engine.startWorker(p.ns, workerEnv);
+    // One worker-only server per worker node (on the host, through the node's socket), and a
+    // second one on the manager's engine.
     nodeWorkerOutput = [];
-    for (const socket of [...cluster.workers.map((w) => w.socket), engine.socket])
-      nodeWorkerOutput.push(await startNodeWorker(socket, common));
+    for (const w of cluster.workers) nodeWorkerOutput.push(await startNodeWorker(w.socket, common));
+    await startManagerWorker(workerEnv);
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
     const push = await p.git(["push", "paas", "main"], repo);
