@@ -70,7 +70,7 @@ export class RunRelayWorker {
     this.stopped = true;
     if (this.beatTimer) clearTimeout(this.beatTimer);
     this.conn?.disconnect();
-    await Promise.all([...this.runs].map((r) => r.abort("the node's worker is stopping")));
+    await Promise.all([...this.runs].map((r) => r.abort("the node's worker is stopping", true)));
   }
 
   /** Heartbeat, nodes list (a manager's), this engine's one-offs; again every WORKER_BEAT_MS. */
@@ -269,10 +269,15 @@ class NodeRun {
     }
   }
 
-  async abort(reason: string): Promise<void> {
+  /** End the run and remove its container; `tell`: the client hears why (not the one who asked). */
+  async abort(reason: string, tell = false): Promise<void> {
     if (this.over) return;
     this.over = true;
     this.log("one-off removed", { app: this.req.app, dyno: this.handle?.dyno, reason });
+    if (tell) {
+      const message = `the run on node ${this.hostname} ended: ${reason}`;
+      await this.send("error", { json: { code: "unavailable", message } }).catch(() => {});
+    }
     for (const w of this.waiting.splice(0)) w();
     await this.handle?.abort(reason);
   }
