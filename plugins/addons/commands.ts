@@ -1,10 +1,9 @@
 // addons:* commands: create, list, info, attach, detach, destroy. Each gets the request as
 // the API checked it against plugin.json; the ones that touch Docker run in a worker.
 
-import type { DockerParts } from "../../src/docker/index.js";
-import type { CommandRequest, CommandResult, PluginContext } from "../../src/plugins/types.js";
+import type { CommandRequest, CommandResult } from "../../src/plugins/types.js";
 import { AddonError } from "./errors.js";
-import { Lifecycle } from "./lifecycle.js";
+import type { AddonRunner } from "./lifecycle.js";
 import {
   configVar,
   hostFor,
@@ -17,15 +16,14 @@ import {
   urlsFor,
 } from "./plan.js";
 import { Registry } from "./registry.js";
+import { type AddonCtx, runnerFor } from "./runner.js";
 import { StateBook } from "./state.js";
 import type { Addon } from "./types.js";
 
-type Ctx = PluginContext & { docker?: DockerParts };
+type Ctx = AddonCtx;
 
-function lifecycle(ctx: Ctx): Lifecycle {
-  if (!ctx.docker)
-    throw new AddonError("this command needs a worker with Docker (declare it worker: true)", 500);
-  return new Lifecycle(ctx.docker, ctx.namespace);
+function lifecycle(ctx: Ctx): AddonRunner {
+  return runnerFor(ctx);
 }
 
 function app(req: CommandRequest): string {
@@ -55,7 +53,7 @@ export async function create(req: CommandRequest, ctx: Ctx): Promise<CommandResu
   if (await reg.get(name))
     throw new AddonError(`an add-on named ${name} exists already; pick another --name`, 409);
   await assertVarFree(reg, appName, as);
-  const a: Addon = {
+  const placed: Addon = {
     name,
     service: kind.name,
     app: appName,
@@ -65,6 +63,8 @@ export async function create(req: CommandRequest, ctx: Ctx): Promise<CommandResu
     createdAt: new Date().toISOString(),
     createdBy: req.user,
   };
+  // Swarm mode: pinned to a node (its volume's) chosen now, --node or the manager's.
+  const a = await lifecycle(ctx).place(placed, flag(req, "node"));
   ctx.out(`Creating ${name} (${kind.name}) on ${appName}...`);
   // Recorded first: if provisioning dies half-way, `addons:destroy` can still clean it up.
   await reg.save(a);
@@ -80,8 +80,8 @@ export async function create(req: CommandRequest, ctx: Ctx): Promise<CommandResu
   await new StateBook(ctx.kv).record(name, "running");
   const v = configVar(as);
   return {
-    output: `Created ${name} as ${v} on ${appName} (reachable at ${hostFor(name, appName)}:${kind.port} from the app)\n`,
-    data: { name, service: kind.name, app: appName, as, configVar: v },
+    output: `Created ${name} as ${v} on ${appName} (reachable at ${hostFor(name, appName)}:${kind.port} from the app)\n${a.placement ? `Pinned to node ${a.placement.hostname}: its data volume is there (see \`paas addons:info ${name}\`)\n` : ""}`,
+    data: { name, service: kind.name, app: appName, as, configVar: v, placement: a.placement },
     restart: true,
     config: { [v]: kind.url(a, hostFor(name, appName)) },
   };
@@ -126,27 +126,21 @@ function publicView(a: Addon) {
   };
 }
 
-/** Swarm mode, said as it is (README "Several hosts"). */
-const SWARM_PLACEMENT = [
-  "Placement:   swarm mode: a plain container on the manager's engine, not a service; its data",
-  "             volume is there too, so it stays on that node (no volume driver). Its",
-  "             network is a bridge of that engine, which app tasks cannot join: its URL does",
-  "             not resolve from swarm tasks yet.",
-];
-
 export async function info(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
   const a = await new Registry(ctx.kv).require(parseAddonName(req.args[0]));
-  const state = ctx.docker ? await lifecycle(ctx).state(a) : "(ask a worker)";
-  if (ctx.docker) await new StateBook(ctx.kv).record(a.name, state);
+  const life = ctx.docker ? lifecycle(ctx) : null;
+  const state = life ? await life.state(a) : "(ask a worker)";
+  if (life) await new StateBook(ctx.kv).record(a.name, state);
   const lines = [
     `=== ${a.name}`,
     `Service:     ${a.service} (${a.image})`,
     `Created:     ${a.createdAt} by ${a.createdBy || "?"} for ${a.app}`,
     `State:       ${state}`,
     `Attachments: ${a.attachments.map((t) => `${t.app} as ${configVar(t.as)} (${hostFor(a.name, t.app)})`).join(", ") || "none (the data is kept)"}`,
-    ...(ctx.settings.PAAS_SCHEDULER === "swarm" ? SWARM_PLACEMENT : []),
+    // Swarm mode: the service, the node it is pinned to and why.
+    ...(life ? await life.describe(a) : []),
   ];
-  return { output: `${lines.join("\n")}\n`, data: { ...publicView(a), state } };
+  return { output: `${lines.join("\n")}\n`, data: { ...publicView(a), state, placement: a.placement } };
 }
 
 export async function attach(req: CommandRequest, ctx: Ctx): Promise<CommandResult> {
@@ -207,9 +201,10 @@ export async function destroy(req: CommandRequest, ctx: Ctx): Promise<CommandRes
   // Forgotten before its container goes: a reconcile pass that sees the container gone would
   // otherwise heal the add-on (container and volume) right back. Put back if Docker refuses.
   await reg.remove(name);
+  let notes: string[];
   try {
     for (const t of a.attachments) await life.disconnectApp(a, t.app);
-    await life.remove(a, { data: true });
+    notes = await life.remove(a, { data: true });
   } catch (err) {
     await reg.save(a);
     throw err;
@@ -219,7 +214,7 @@ export async function destroy(req: CommandRequest, ctx: Ctx): Promise<CommandRes
   const change: Record<string, string | null> = {};
   for (const t of a.attachments.filter((x) => x.app === req.app)) change[configVar(t.as)] = null;
   return {
-    output: `Destroyed ${name} and its data${apps.length ? ` (was attached to ${apps.join(", ")})` : ""}\n`,
+    output: `Destroyed ${name} and its data${apps.length ? ` (was attached to ${apps.join(", ")})` : ""}\n${notes.map((n) => `${n}\n`).join("")}`,
     restart: Boolean(req.app && apps.includes(req.app)),
     config: req.app ? change : undefined,
   };

@@ -1,5 +1,6 @@
 // Finding an app's add-on service container from Docker alone (labels and network aliases),
-// for the service plugins (pg:*, redis:*), which keep no copy of the add-ons' registry.
+// for the service plugins (pg:*, redis:*), which keep no copy of the add-ons' registry. In
+// swarm mode it is the task's container on this engine (the add-on pinned to this node).
 
 import type Docker from "dockerode";
 import type { DockerParts } from "../../src/docker/index.js";
@@ -13,6 +14,15 @@ export interface FoundService {
   info: Docker.ContainerInspectInfo;
   /** The service container's environment (credentials). */
   env: Record<string, string>;
+}
+
+/** Swarm mode: a task's aliases are its service's (the container's own may not list them). */
+async function serviceAliases(docker: DockerParts, labels: Record<string, string>): Promise<string[]> {
+  const id = labels["com.docker.swarm.service.id"];
+  if (!id) return [];
+  const svc = await docker.services.inspect(id);
+  const spec = svc?.Spec as { TaskTemplate?: { Networks?: { Aliases?: string[] }[] } } | undefined;
+  return (spec?.TaskTemplate?.Networks ?? []).flatMap((n) => n.Aliases ?? []);
 }
 
 /**
@@ -40,7 +50,8 @@ export async function findService(
     const info = await docker.containers.inspect(c.Id);
     if (!info || !addon) continue;
     const aliases = Object.values(info.NetworkSettings.Networks ?? {}).flatMap((n) => n.Aliases ?? []);
-    if (!aliases.includes(hostFor(addon, app))) continue;
+    const host = hostFor(addon, app);
+    if (!aliases.includes(host) && !(await serviceAliases(docker, c.Labels)).includes(host)) continue;
     const env = Object.fromEntries(
       (info.Config.Env ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
     );

@@ -2,16 +2,15 @@
 // Commands in commands.ts; triggers here: app containers join the networks of their
 // add-ons (container-env), a destroyed app lets go of them, `paas ps` lists them.
 
-import type { DockerParts } from "../../src/docker/index.js";
 import type { TriggerArgs } from "../../src/plugins/catalog.js";
-import type { PluginContext, PluginModule } from "../../src/plugins/types.js";
+import type { PluginModule } from "../../src/plugins/types.js";
 import { attach, create, destroy, detach, info, list } from "./commands.js";
-import { Lifecycle } from "./lifecycle.js";
 import { configVar, networkName } from "./plan.js";
 import { Registry } from "./registry.js";
+import { type AddonCtx, runnerFor } from "./runner.js";
 import { StateBook } from "./state.js";
 
-type Ctx = PluginContext & { docker?: DockerParts };
+type Ctx = AddonCtx;
 
 /**
  * Every container of an app joins the private network of each add-on attached to it; the
@@ -22,7 +21,8 @@ async function containerEnv(args: TriggerArgs["container-env"], ctx: Ctx) {
   const addons = await new Registry(ctx.kv).of(args.app);
   if (addons.length === 0) return undefined;
   if (ctx.docker) {
-    const life = new Lifecycle(ctx.docker, ctx.namespace);
+    // Swarm mode: the network is an overlay made here, before the scheduler looks for it.
+    const life = runnerFor(ctx);
     const book = new StateBook(ctx.kv);
     for (const a of addons) {
       await life.heal(a);
@@ -38,7 +38,10 @@ async function appDestroy(args: TriggerArgs["app-destroy"], ctx: Ctx): Promise<u
   for (const a of await reg.of(args.app)) {
     const after = { ...a, attachments: a.attachments.filter((t) => t.app !== args.app) };
     await reg.save(after);
-    if (ctx.docker) await new Lifecycle(ctx.docker, ctx.namespace).refreshAliases(after).catch(() => {});
+    if (ctx.docker)
+      await runnerFor(ctx)
+        .refreshAliases(after)
+        .catch(() => {});
     ctx.out(
       `Detached ${a.name} (${a.service}); its data is kept${after.attachments.length ? "" : `: \`paas addons:destroy ${a.name} --confirm ${a.name}\` deletes it`}`,
     );
@@ -49,13 +52,14 @@ async function appDestroy(args: TriggerArgs["app-destroy"], ctx: Ctx): Promise<u
 /** Reconcile: every add-on's volume, network and running container, recreated or started if not. */
 async function reconcile(_args: TriggerArgs["reconcile"], ctx: Ctx): Promise<undefined> {
   if (!ctx.docker) return undefined;
-  const life = new Lifecycle(ctx.docker, ctx.namespace);
+  const life = runnerFor(ctx);
   const book = new StateBook(ctx.kv);
-  for (const a of await new Registry(ctx.kv).all()) {
+  const all = await new Registry(ctx.kv).all();
+  for (const a of all) {
     const before = await life.state(a);
     // Being destroyed since this pass listed it: leave it gone.
     if (before !== "running" && !(await new Registry(ctx.kv).get(a.name))) continue;
-    if (before !== "running") {
+    if (life.needsHeal(before)) {
       try {
         await life.heal(a);
         ctx.out(`add-on ${a.name} was ${before}: started again`);
@@ -66,6 +70,8 @@ async function reconcile(_args: TriggerArgs["reconcile"], ctx: Ctx): Promise<und
     // What `paas ps` shows (the API has no Docker): the state after this pass.
     await book.record(a.name, before === "running" ? before : await life.state(a));
   }
+  const reg = new Registry(ctx.kv);
+  await life.sweep(async (name) => Boolean(await reg.get(name))).catch(() => {});
   return undefined;
 }
 

@@ -17,11 +17,51 @@ import type { Addon } from "./types.js";
 
 const READY_TIMEOUT_MS = 60_000;
 
-export class Lifecycle {
+/**
+ * What runs an add-on: a container on this engine (Lifecycle, the docker scheduler) or a
+ * Swarm service (SwarmLifecycle in swarm.ts). Commands and triggers use only this.
+ */
+export interface AddonRunner {
+  /** The add-on with where it will run recorded (swarm: the node it is pinned to). */
+  place(a: Addon, requestedNode?: string): Promise<Addon>;
+  /** Network, volume and a running service taking connections. Idempotent. */
+  provision(a: Addon): Promise<unknown>;
+  /** Network, volume and a started service, without waiting (a deploy heals its add-ons). */
+  heal(a: Addon): Promise<unknown>;
+  /** Whether reconcile should heal an add-on found in this state. */
+  needsHeal(state: string): boolean;
+  state(a: Addon): Promise<string>;
+  refreshAliases(a: Addon): Promise<void>;
+  disconnectApp(a: Addon, app: string): Promise<void>;
+  /** Remove it (the data only when asked); lines for the user about what stayed. */
+  remove(a: Addon, opts: { data: boolean }): Promise<string[]>;
+  /** Extra `addons:info` lines: where it runs and why. */
+  describe(a: Addon): Promise<string[]>;
+  /** Reconcile: remove leftovers of add-ons no longer known (asked right before each removal). */
+  sweep(known: (addon: string) => Promise<boolean>): Promise<void>;
+}
+
+export class Lifecycle implements AddonRunner {
   constructor(
     private readonly docker: DockerParts,
     private readonly namespace: string,
   ) {}
+
+  async place(a: Addon, requestedNode?: string): Promise<Addon> {
+    if (requestedNode)
+      throw new AddonError("--node places an add-on in swarm mode only (PAAS_SCHEDULER=swarm)");
+    return a;
+  }
+
+  needsHeal(state: string): boolean {
+    return state !== "running";
+  }
+
+  async describe(_a: Addon): Promise<string[]> {
+    return [];
+  }
+
+  async sweep(_known: (addon: string) => Promise<boolean>): Promise<void> {}
 
   /** Volume, network and a running service container, taking connections. Idempotent. */
   async provision(a: Addon): Promise<string> {
@@ -106,7 +146,7 @@ export class Lifecycle {
   }
 
   /** Remove the container and the network; the volume (the data) only when asked. */
-  async remove(a: Addon, opts: { data: boolean }): Promise<void> {
+  async remove(a: Addon, opts: { data: boolean }): Promise<string[]> {
     const network = networkName(this.namespace, a.name);
     const found = await this.docker.containers.inspect(containerName(this.namespace, a.name));
     if (found) await this.docker.containers.remove(found.Id);
@@ -114,6 +154,7 @@ export class Lifecycle {
     for (const id of Object.keys(info?.Containers ?? {})) await this.docker.networks.disconnect(network, id);
     await this.docker.networks.remove(network);
     if (opts.data) await this.docker.volumes.remove(volumeName(this.namespace, a.name));
+    return [];
   }
 
   /** Running state of the service container, for `addons:info`. */

@@ -21,6 +21,12 @@ export interface Addon {
   image: string;
   createdAt: string;
   createdBy: string;
+  /**
+   * Swarm mode: the node the service is pinned to (its data volume is there), chosen at
+   * create; null when a volume driver spanning nodes lets it run anywhere. Absent: docker
+   * mode, or created before swarm mode (pinned to the manager's node).
+   */
+  placement?: { nodeId: string; hostname: string } | null;
 }
 
 export interface ServiceKind {

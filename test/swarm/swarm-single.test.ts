@@ -190,13 +190,14 @@ describe("swarm scheduler on a 1-node swarm", () => {
     const bad = await p.cli(["ps:placement", "web", "zone=a", "--app", app]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("is not a placement constraint");
-    // An add-on in swarm mode is a plain container on the manager's engine: addons:info says so.
+    // An add-on in swarm mode is a Swarm service pinned to the manager's node: addons:info says so
+    // (swarm-addons.test.ts tests it end to end).
     const addon = `rd-${app}`;
     const created = await p.cli(["addons:create", "redis", "--name", addon, "--app", app]);
     expect(created.code, created.stderr + created.stdout).toBe(0);
     const addonInfo = await p.cli(["addons:info", addon]);
     expect(addonInfo.code, addonInfo.stderr).toBe(0);
-    expect(addonInfo.stdout).toContain("Placement:   swarm mode: a plain container on the manager's engine");
+    expect(addonInfo.stdout).toContain("Placement:   pinned to node");
     // A storage volume (a plugin's container-env mount) pins the service to the manager's node.
     const mount = await p.cli(["storage:mount", "data:/data", "--app", app]);
     expect(mount.code, mount.stderr + mount.stdout).toBe(0);

@@ -11,8 +11,8 @@ import type { Runtime } from "../runtime.js";
 // naming one slot (web.1.<app>.internal) is dropped and the type's (web.<app>.internal) stays.
 // Networks must be swarm-scoped: the runtime made a bridge of the plugin's name on the
 // manager's engine; tasks join an attachable overlay of the same name in Swarm's spelling (DNS
-// labels: `ns.app.web` -> `ns-app-web`, swarmNetworkName). Containers on the bridge (an add-on
-// run by its plugin on the manager) are not on the overlay: tasks do not reach them yet.
+// labels: `ns.app.web` -> `ns-app-web`, swarmNetworkName). A plugin that runs a service of its
+// own makes its network an overlay first (the addons plugin does, in its container-env).
 
 /** The overlay's name for a plugin's network: Swarm refuses dots and the like in names. */
 export function swarmNetworkName(name: string): string {
@@ -54,7 +54,7 @@ export async function serviceExtras(
 
 /**
  * A service mounting a named volume runs where that volume is: the manager's node (where
- * one-offs and add-ons run too), until PAAS_SWARM_VOLUME_DRIVER names a driver spanning nodes.
+ * one-offs run too), until PAAS_SWARM_VOLUME_DRIVER names a driver spanning nodes.
  */
 export async function volumePin(
   settings: Pick<Settings, "swarmVolumeDriver">,

@@ -67,6 +67,7 @@ export class SwarmReconciler {
             this.log("reconcile skipped", { app, reason: messageOf(err) });
           });
       }
+      await this.swarm.reconcilePlugins(this.log);
     } catch (err) {
       this.log("reconcile failed", { level: "error", error: messageOf(err) });
     }

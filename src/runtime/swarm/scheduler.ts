@@ -191,6 +191,11 @@ export class SwarmScheduler implements Scheduler {
     await this.runtime.destroy(app);
   }
 
+  /** The plugins' part of a reconcile pass (add-on services come back), as on one engine. */
+  reconcilePlugins(log: LogFn): Promise<void> {
+    return this.runtime.reconcilePlugins(log);
+  }
+
   /** Reconcile (worker role); the tasks' liveness/readiness monitor (swarm/health.ts) starts next to it. */
   startReconcile(): () => Promise<void> {
     const r = new SwarmReconciler(this.settings, this.store, this, this.logger.child("reconcile"));
