@@ -47,6 +47,10 @@ class Pty {
     this.child.stdin!.write(keys);
   }
 
+  kill(): void {
+    this.child.kill("SIGKILL");
+  }
+
   waitFor(pattern: RegExp): Promise<true> {
     return until(
       () => `${pattern} in the terminal:\n${this.output}`,
@@ -264,6 +268,37 @@ describe("paas run in swarm mode, through the node's worker", () => {
     await term.waitFor(/\r?\nafter-ctrl-c/);
     term.send("exit 7\r");
     expect(await term.exited).toBe(7);
+  });
+
+  it("with a TTY: the window size follows the terminal through the relay, and Ctrl-D ends the shell with 0", async () => {
+    const flag = path.join(os.tmpdir(), `paas-swarm-resize-${process.pid}-${Date.now()}`);
+    // The CLI runs in the background of the pty's shell so the test can resize that pty
+    // (stty on it signals SIGWINCH to the CLI); the pty stays its stdin through fd 3.
+    const term = new Pty(
+      `stty cols 100 rows 30; exec 3<&0; ${process.execPath} ${CLI} run -a ${app} -- sh <&3 & pid=$!; while [ ! -e ${flag} ]; do sleep 0.2; done; stty cols 77 rows 22; wait $pid`,
+      p.env({ TERM: "xterm" }),
+    );
+    try {
+      await term.waitFor(/# /);
+      term.send("stty size\r");
+      await term.waitFor(/30 100/);
+      await fsp.writeFile(flag, "");
+      await until(
+        () => `the container to see the new size:\n${term.output}`,
+        async () => {
+          term.send("stty size\r");
+          await sleep(300);
+          return term.output.includes("22 77") ? true : undefined;
+        },
+        30,
+        200,
+      );
+      term.send("\x04");
+      expect(await term.exited).toBe(0);
+    } finally {
+      term.kill();
+      await fsp.rm(flag, { force: true });
+    }
   });
 
   it("--detach starts it on the node and its output reaches paas logs through that node's collector", async () => {
