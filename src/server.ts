@@ -40,6 +40,7 @@ import { Runtime } from "./runtime/runtime.js";
 import { createScheduler } from "./runtime/scheduler.js";
 import { SwarmHealthMonitor } from "./runtime/swarm/health.js";
 import { NodeRestarter } from "./runtime/swarm/node-restarts.js";
+import { onOverlay } from "./runtime/swarm/overlay-reach.js";
 import { SwarmScheduler } from "./runtime/swarm/scheduler.js";
 import { logConnection } from "./store/connection-log.js";
 import { watchStore } from "./store/health.js";
@@ -122,9 +123,22 @@ export async function startServer(
   let worker: WorkerHandle | null = null;
   // Swarm: builds, deploys, reconcile and cron need a manager's engine. A worker on a swarm
   // worker node runs only that node's collector (logs and stats, started above).
-  const manages = settings.scheduler !== "swarm" || (await docker.services.isManager().catch(() => true));
-  if (has("worker") && !manages)
+  // A worker on a manager's engine must also be on the overlay (in a container attached to
+  // it): deploy checks reach the tasks there, and one that cannot would take builds and fail
+  // every deploy. (null: the overlay does not exist yet, nobody is on it.)
+  const isManager = settings.scheduler !== "swarm" || (await docker.services.isManager().catch(() => true));
+  const reachesTasks =
+    settings.scheduler !== "swarm" ||
+    !isManager ||
+    (await onOverlay(docker, settings.swarmNetwork).catch(() => null)) !== false;
+  const manages = isManager && reachesTasks;
+  if (has("worker") && !isManager)
     logger.child("swarm")("this engine is not a swarm manager: collecting its logs and stats only");
+  else if (has("worker") && !manages)
+    logger.child("swarm")(
+      `this worker is not on the overlay network ${settings.swarmNetwork}, so deploy checks could not reach the tasks: it takes no builds, deploys, reconcile or cron (it collects logs and stats, runs one-offs and liveness restarts for its node); run it in a container attached to ${settings.swarmNetwork} to take them`,
+      { level: "warn" },
+    );
   // Swarm: every node's worker restarts its own node's tasks that failed liveness.
   if (has("worker") && settings.scheduler === "swarm") {
     const restarter = new NodeRestarter(store, docker, logger.child("liveness"), logs.events);
