@@ -87,8 +87,14 @@ export class SwarmLifecycle implements AddonRunner {
     const name = networkName(this.namespace, a.name);
     const labels = addonLabels(this.namespace, a);
     if (await this.services.ensureSwarmNetwork(name, labels)) return;
-    // A bridge of the same name on this engine (made before swarm mode, or by a one-off):
-    // services cannot join it. Ours and unused: replaced by the overlay.
+    // A bridge of the same name on this engine: the add-on ran as a plain container before
+    // swarm mode. That container goes (its volume, the data, stays: the service pinned to
+    // this node mounts it), the containers on the bridge leave it, and the overlay replaces it.
+    const old = await this.docker.containers.inspect(containerName(this.namespace, a.name));
+    if (old && old.Config.Labels?.[ADDON_LABEL] === a.name && !old.Config.Labels["com.docker.swarm.task.id"])
+      await this.docker.containers.remove(old.Id);
+    const bridge = await this.docker.networks.inspect(name);
+    for (const id of Object.keys(bridge?.Containers ?? {})) await this.docker.networks.disconnect(name, id);
     await this.docker.networks.remove(name).catch((err: Error) => {
       throw new AddonError(
         `network ${name} is a bridge of this engine still in use (${err.message}); swarm tasks cannot join it`,
