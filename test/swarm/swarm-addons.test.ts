@@ -185,8 +185,22 @@ describe("add-ons in swarm mode on a 1-node swarm", () => {
   });
 
   it("a postgres add-on is reachable from the task too, and pg:psql runs in its task", async () => {
-    const created = await p.cli(["addons:create", "postgres", "--name", pg, "--app", app]);
+    const bad = await p.cli(["addons:create", "postgres", "--node", "no-such-node", "--app", app]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('no node "no-such-node" in the swarm');
+    // --node by host name: pinned there.
+    const created = await p.cli([
+      "addons:create",
+      "postgres",
+      "--name",
+      pg,
+      "--node",
+      hostname,
+      "--app",
+      app,
+    ]);
     expect(created.code, created.stderr + created.stdout).toBe(0);
+    expect(created.stdout).toContain(`Pinned to node ${hostname}`);
     const res = await untilBody("/cgi-bin/pg", "pg open");
     expect(res.body, res.body).toContain(`pg open ${pg}.${app}.internal`);
     const sql = await p.cli(["pg:psql", "--command", "select 40 + 2 as answer", "--app", app]);
