@@ -136,7 +136,7 @@ export async function info(req: CommandRequest, ctx: Ctx): Promise<CommandResult
     `Service:     ${a.service} (${a.image})`,
     `Created:     ${a.createdAt} by ${a.createdBy || "?"} for ${a.app}`,
     `State:       ${state}`,
-    `Attachments: ${a.attachments.map((t) => `${t.app} as ${configVar(t.as)} (${hostFor(a.name, t.app)})`).join(", ") || "none (the data is kept)"}`,
+    `Attachments: ${a.attachments.map((t) => `${t.app} as ${configVar(t.as)} (${[hostFor(a.name, t.app), ...(t.hosts ?? [])].join(", ")})`).join(", ") || "none (the data is kept)"}`,
     // Swarm mode: the service, the node it is pinned to and why.
     ...(life ? await life.describe(a) : []),
   ];

@@ -5,10 +5,11 @@
 import type { TriggerArgs } from "../../src/plugins/catalog.js";
 import type { PluginModule } from "../../src/plugins/types.js";
 import { attach, create, destroy, detach, info, list } from "./commands.js";
-import { configVar, networkName } from "./plan.js";
+import { configVar, hostFor, networkName } from "./plan.js";
 import { Registry } from "./registry.js";
 import { type AddonCtx, runnerFor } from "./runner.js";
 import { StateBook } from "./state.js";
+import type { Addon } from "./types.js";
 
 type Ctx = AddonCtx;
 
@@ -45,6 +46,27 @@ async function appDestroy(args: TriggerArgs["app-destroy"], ctx: Ctx): Promise<u
     ctx.out(
       `Detached ${a.name} (${a.service}); its data is kept${after.attachments.length ? "" : `: \`paas addons:destroy ${a.name} --confirm ${a.name}\` deletes it`}`,
     );
+  }
+  return undefined;
+}
+
+/**
+ * A renamed app keeps its add-ons: the attachments follow the new name, and the service also
+ * answers to the old host name, which the app's URL vars (moved as they were) still use.
+ */
+async function appRename(args: TriggerArgs["app-rename"], ctx: Ctx): Promise<undefined> {
+  const reg = new Registry(ctx.kv);
+  for (const a of await reg.of(args.from)) {
+    const after: Addon = {
+      ...a,
+      app: a.app === args.from ? args.app : a.app,
+      attachments: a.attachments.map((t) =>
+        t.app === args.from ? { ...t, app: args.app, hosts: [...(t.hosts ?? []), hostFor(a.name, args.from)] } : t,
+      ),
+    };
+    await reg.save(after);
+    if (ctx.docker) await runnerFor(ctx).refreshAliases(after);
+    ctx.out(`${a.name} (${a.service}) follows the app to ${args.app}`);
   }
   return undefined;
 }
@@ -90,7 +112,13 @@ async function psReport(args: TriggerArgs["ps-report"], ctx: Ctx) {
 }
 
 export default {
-  triggers: { "container-env": containerEnv, "app-destroy": appDestroy, "ps-report": psReport, reconcile },
+  triggers: {
+    "container-env": containerEnv,
+    "app-destroy": appDestroy,
+    "app-rename": appRename,
+    "ps-report": psReport,
+    reconcile,
+  },
   commands: {
     addons: list,
     "addons:create": create,

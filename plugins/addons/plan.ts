@@ -103,7 +103,9 @@ export function addonLabels(namespace: string, a: Pick<Addon, "name" | "service"
 
 /** Aliases of the service on its network: its name, and `<addon>.<app>.internal` per attached app. */
 export function aliasesFor(a: Addon): string[] {
-  return [a.name, ...a.attachments.map((t) => hostFor(a.name, t.app))];
+  return [
+    ...new Set([a.name, ...a.attachments.flatMap((t) => [hostFor(a.name, t.app), ...(t.hosts ?? [])])]),
+  ];
 }
 
 /**

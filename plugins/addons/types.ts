@@ -6,6 +6,11 @@ export type ServiceName = "postgres" | "redis";
 export interface Attachment {
   app: string;
   as: string;
+  /**
+   * Earlier names the app's URL var may still use (`<addon>.<old app>.internal` after
+   * `apps:rename`): the service keeps answering to them, as the config is not rewritten.
+   */
+  hosts?: string[];
 }
 
 /** An add-on as stored: the service, its generated credentials and where it is attached. */

@@ -328,6 +328,10 @@ describe("apps:rename keeps what plugins hold for the app", () => {
     expect((await p.cli(["networks:create", "rnnet"])).code).toBe(0);
     for (const app of [from, other])
       expect((await p.cli(["networks:attach", "rnnet", "-a", app])).code).toBe(0);
+    const addon = await p.cli(["addons:create", "redis", "-a", from]);
+    expect(addon.code, addon.stderr).toBe(0);
+    const redisUrl = new URL((await p.cli(["config:get", "REDIS_URL", "-a", from])).stdout.trim());
+    const addonName = redisUrl.hostname.split(".")[0];
 
     const renamed = await p.cli(["apps:rename", from, to], { cwd: repo });
     expect(renamed.code, renamed.stderr + renamed.stdout).toBe(0);
@@ -342,6 +346,15 @@ describe("apps:rename keeps what plugins hold for the app", () => {
     expect((await httpOverNc(peer.id, `web.${to}.internal`, web.port)).stdout).toContain(
       "hello from dockerfile-hello",
     );
+
+    // The add-on follows: its URL (moved as it was) still answers from the renamed app.
+    const ping = await exec(
+      web.id,
+      `printf 'AUTH ${decodeURIComponent(redisUrl.password)}\r\nPING\r\n' | nc -w 3 ${redisUrl.hostname} ${redisUrl.port}`,
+    );
+    expect(ping.stdout, ping.stderr).toContain("+PONG");
+    expect((await p.cli(["addons", "-a", to])).stdout).toContain(addonName);
+    expect((await p.cli(["addons:destroy", addonName, "--confirm", addonName, "-a", to])).code).toBe(0);
 
     // Destroying it under the new name removes the volume made under the old one.
     expect((await p.cli(["networks:detach", "rnnet", "-a", to])).code).toBe(0);
