@@ -21,5 +21,9 @@ export function runnerFor(ctx: AddonCtx): AddonRunner {
   return new SwarmLifecycle(ctx.docker, ctx.namespace, {
     volumeDriver: ctx.settings.PAAS_SWARM_VOLUME_DRIVER || null,
     registry: ctx.settings.PAAS_REGISTRY || null,
+    auth:
+      ctx.settings.PAAS_REGISTRY_USERNAME && ctx.settings.PAAS_REGISTRY_PASSWORD
+        ? { username: ctx.settings.PAAS_REGISTRY_USERNAME, password: ctx.settings.PAAS_REGISTRY_PASSWORD }
+        : null,
   });
 }

@@ -26,6 +26,8 @@ export interface SwarmAddonSettings {
   volumeDriver: string | null;
   /** PAAS_REGISTRY: where the add-on's image goes when its task may land on another node. */
   registry: string | null;
+  /** PAAS_REGISTRY_USERNAME/PASSWORD: for that push, and handed to the nodes that pull it. */
+  auth: { username: string; password: string } | null;
 }
 
 interface ServiceSpec {
@@ -116,8 +118,13 @@ export class SwarmLifecycle implements AddonRunner {
     const repo = `${this.settings.registry}/${a.image.slice(0, at)}`;
     const tag = a.image.slice(at + 1);
     await this.docker.images.tag(a.image, repo, tag);
-    await this.docker.images.push(repo, tag);
+    await this.docker.images.push(repo, tag, this.registryAuth());
     return `${repo}:${tag}`;
+  }
+
+  private registryAuth() {
+    const { auth, registry } = this.settings;
+    return auth && registry ? { ...auth, serveraddress: registry } : undefined;
   }
 
   private async ensureService(a: Addon): Promise<boolean> {
@@ -131,6 +138,7 @@ export class SwarmLifecycle implements AddonRunner {
         volumeDriver: this.settings.volumeDriver,
         image: await this.imageFor(a, nodeId),
       }),
+      this.registryAuth(),
     );
     return true;
   }
@@ -226,7 +234,7 @@ export class SwarmLifecycle implements AddonRunner {
         ],
       },
     };
-    await this.services.update(found.ID, found.Version?.Index ?? 0, next);
+    await this.services.update(found.ID, found.Version?.Index ?? 0, next, this.registryAuth());
     await this.waitUpdated(a);
     await this.waitReady(a);
   }

@@ -36,7 +36,12 @@ export function createPluginHost(
     namespace: settings.namespace,
     roots: [bundledRoot()],
     timeoutMs: settings.pluginTimeout * 1000,
-    env: opts.env ?? process.env,
+    // Plugins read the registry as the platform resolved it (setup's own when PAAS_REGISTRY
+    // is unset in swarm mode), not only as the operator typed it.
+    env: {
+      ...(opts.env ?? process.env),
+      ...(settings.registry ? { PAAS_REGISTRY: settings.registry } : {}),
+    },
     docker: opts.docker,
     log: opts.log,
   });
