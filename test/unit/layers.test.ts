@@ -54,6 +54,7 @@ const PARTS: [string, Part][] = [
   ["errors.ts", "pure"],
   ["names.ts", "pure"],
   ["config.ts", "pure"],
+  ["config-swarm.ts", "pure"],
   ["settings-doc.ts", "pure"],
   ["log.ts", "pure"],
   ["run-protocol.ts", "pure"],
