@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { PluginContext, PluginModule } from "../../src/plugins/types.js";
 
 // Persistent storage: `storage:mount NAME:/path` gives the app a Docker named volume that
@@ -37,6 +38,14 @@ const volumeOf = (ns: string, app: string, m: Mount) => m.volume ?? volumeName(n
 
 async function mountsOf(ctx: PluginContext, app: string): Promise<Mount[]> {
   return (await ctx.kv.get<Mount[]>(key(app))) ?? [];
+}
+
+/** Whether another app's mount (one renamed from `app`'s name) uses the volume `volume`. */
+async function volumeHeldByAnother(ctx: PluginContext, app: string, volume: string): Promise<boolean> {
+  const all = await ctx.kv.list<Mount[]>("mounts:");
+  return Object.entries(all).some(
+    ([k, mounts]) => k !== key(app) && (mounts ?? []).some((x) => x.type === "volume" && x.volume === volume),
+  );
 }
 
 /** "NAME:/path" (volume) or "/host/path:/path" (bind), checked. */
@@ -131,6 +140,14 @@ const plugin = {
         throw new UserError(`${m.target} is already mounted; storage:unmount it first`);
       }
       const mount: Mount = { ...m, ...(type ? { processType: type as string } : {}) };
+      // A renamed app keeps its volume under the old name: a new app given that name must
+      // not be handed that app's data (nor remove it on destroy), so it gets a volume of its own.
+      if (m.type === "volume") {
+        const derived = volumeName(ctx.namespace, req.app!, m.name);
+        if (await volumeHeldByAnother(ctx, req.app!, derived)) {
+          mount.volume = `${derived}-${randomBytes(3).toString("hex")}`;
+        }
+      }
       await ctx.kv.set(key(req.app!), [...mounts, mount]);
       return { output: `Mounted ${m.name} at ${m.target} on ${req.app}; restarting\n`, data: mount, restart: true };
     },

@@ -356,6 +356,14 @@ describe("apps:rename keeps what plugins hold for the app", () => {
     expect((await p.cli(["addons", "-a", to])).stdout).toContain(addonName);
     expect((await p.cli(["addons:destroy", addonName, "--confirm", addonName, "-a", to])).code).toBe(0);
 
+    // A new app given the old name gets a volume of its own: not the renamed app's data, and
+    // destroying it leaves that data alone.
+    const again = await deployedApp(from);
+    expect((await p.cli(["storage:mount", "keep:/keep"], { cwd: again })).code).toBe(0);
+    expect((await exec((await webContainer(from)).id, "cat /keep/f")).code).not.toBe(0);
+    expect((await p.cli(["apps:destroy", from, "--confirm", from])).code).toBe(0);
+    expect((await exec((await webContainer(to)).id, "cat /keep/f")).stdout).toBe("before-rename\n");
+
     // Destroying it under the new name removes the volume made under the old one.
     expect((await p.cli(["networks:detach", "rnnet", "-a", to])).code).toBe(0);
     expect((await p.cli(["apps:destroy", to, "--confirm", to])).code).toBe(0);
