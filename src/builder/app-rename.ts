@@ -6,6 +6,7 @@ import { Repos } from "../git/repos.js";
 import { type AppName, parseAppName } from "../names.js";
 import { discoveryFor } from "../plugins/discovery.js";
 import { appUrl } from "../runtime/release.js";
+import { swarmNetworkName } from "../runtime/swarm/extras.js";
 import { renameAppState } from "../store/rename.js";
 import { relabelImage } from "./image-release.js";
 import type { PipelineDeps } from "./pipeline.js";
@@ -97,11 +98,28 @@ export async function runRename(
           );
         }
       }
+      // Swarm: the old name's services go (removing their tasks' containers alone would only
+      // make Swarm start new ones: the old name kept running forever), and their tasks with them.
+      const swarm = settings.scheduler === "swarm";
+      if (swarm) {
+        for (const s of await docker.services.list(ownedFilter(ns, from, [`${LABEL.kind}=service`])))
+          await docker.services.remove(s.ID);
+      }
       for (const c of old) await docker.containers.remove(c.Id);
-      // The old name's private network (the new containers are on the new name's) goes with them.
-      await docker.networks
-        .remove(discoveryFor(ns).appNetwork(from))
-        .catch((err) => log(`       the network of ${from} stays: ${messageOf(err)}`));
+      // The old name's private network (the new containers are on the new name's) goes with
+      // them; in swarm mode its overlay too, once the old tasks left it (bounded wait).
+      const appNetwork = discoveryFor(ns).appNetwork(from);
+      for (
+        let i = 0;
+        swarm && i < 40 && (await docker.containers.list(ownedFilter(ns, from))).length > 0;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 500));
+      for (const name of swarm ? [appNetwork, swarmNetworkName(appNetwork)] : [appNetwork]) {
+        await docker.networks
+          .remove(name)
+          .catch((err) => log(`       the network ${name} of ${from} stays: ${messageOf(err)}`));
+      }
       // The old tags go; the images stay as long as the new tags (their children) need them.
       for (const tag of Object.keys(tags)) await docker.images.remove(tag);
       deps.events?.emit(to, "api", `Renamed from ${from}${job.user ? ` by ${job.user}` : ""}`);
