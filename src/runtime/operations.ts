@@ -195,13 +195,21 @@ async function place(deps: OperationDeps, app: AppName, type: string, constraint
   // "run": where one-offs (`paas run`) go (run-relay/placement.ts); no service to replace.
   if (type !== "run" && !processTypesOf(release).includes(type))
     throw invalid(`this app has no "${type}" process type (or "run" for one-offs)`);
+  const before = await deps.store.placement.get(app, type);
   await deps.store.placement.set(app, type, constraints);
   const formation = await deps.store.formation.get(app);
   if ((formation[type] ?? 0) > 0) {
-    await deps.deployer.deploy(app, release, formation, log, {
-      only: (s) => s.type === type,
-      releasePhase: false,
-    });
+    try {
+      await deps.deployer.deploy(app, release, formation, log, {
+        only: (s) => s.type === type,
+        releasePhase: false,
+      });
+    } catch (err) {
+      // The old tasks kept serving where they were: the stored placement says so again, or
+      // every later deploy of the type (push, config:set) would fail on the same constraint.
+      await deps.store.placement.set(app, type, before);
+      throw err;
+    }
   }
   return deps.store.placement.all(app);
 }
