@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadSettings } from "../../src/config.js";
 import type { NodeInfo, TaskInfo } from "../../src/docker/services.js";
+import { dynoOf } from "../../src/router/access-log.js";
 import { sharedExtras, swarmNetworkName, volumePin } from "../../src/runtime/swarm/extras.js";
 import { parseConstraint } from "../../src/runtime/swarm/nodes.js";
 import { planService, serviceName } from "../../src/runtime/swarm/plan.js";
@@ -123,9 +124,11 @@ describe("tasks", () => {
       task({ id: "d", slot: 4, desired: "shutdown" }),
     ];
     expect(backendsOfTasks(tasks, "paas-swarm", 5000)).toEqual([
-      { host: "10.0.1.5", port: 5000, id: "a" },
-      { host: "10.0.1.7", port: 5000, id: "b" },
+      { host: "10.0.1.5", port: 5000, id: "web.1.a" },
+      { host: "10.0.1.7", port: 5000, id: "web.2.b" },
     ]);
+    // The router's access lines name the dyno, as on one engine.
+    expect(dynoOf(backendsOfTasks(tasks, "paas-swarm", 5000)[1])).toBe("web.2");
   });
 
   it("treats the newest service of a type as current and shows the older one's tasks as draining", () => {

@@ -49,12 +49,15 @@ export function currentByType(services: AppService[]): Map<string, AppService> {
   return out;
 }
 
-/** Route backends: the running tasks' overlay addresses. */
+/**
+ * Route backends: the running tasks' overlay addresses. The id names the dyno first
+ * (`web.2.<task>`), so the router's access lines say `dyno=web.2` as on one engine.
+ */
 export function backendsOfTasks(tasks: TaskInfo[], network: string, port: number): Backend[] {
   return tasks
     .filter((t) => t.state === "running" && t.desired === "running" && t.addresses[network])
     .sort((a, b) => a.slot - b.slot)
-    .map((t) => ({ host: t.addresses[network], port, id: t.id.slice(0, 12) }));
+    .map((t) => ({ host: t.addresses[network], port, id: `web.${t.slot}.${t.id.slice(0, 12)}` }));
 }
 
 const STATE: Record<string, ProcessInfo["state"]> = {
