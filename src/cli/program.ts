@@ -33,7 +33,7 @@ export function buildProgram(cli: Cli): Command {
     .configureHelp({ sortSubcommands: true })
     .configureOutput({
       writeOut: (text) => cli.io.write(text),
-      writeErr: (text) => cli.io.err(text.replace(/\n$/, "")),
+      writeErr: (text) => cli.io.err(withAppHint(program, text.replace(/\n$/, ""))),
     })
     .showSuggestionAfterError();
   registerAuth(program, cli);
@@ -86,6 +86,17 @@ export async function runCli(cli: Cli, argv: string[]): Promise<number> {
     for (const line of formatError(err, argv.includes("--verbose"))) cli.io.err(line);
     return 1;
   }
+}
+
+/**
+ * `paas ps shop` is a common slip for `paas ps -a shop`: commander's "too many arguments" for a
+ * command that takes the app as -a says so, on the same line.
+ */
+export function withAppHint(program: Command, text: string): string {
+  const m = /^error: too many arguments for '([^']+)'\./.exec(text);
+  const cmd = m ? program.commands.find((c) => c.name() === m[1]) : undefined;
+  if (!m || !cmd?.options.some((o) => o.long === "--app")) return text;
+  return `${text} Give the app with -a: paas ${m[1]} -a APP`;
 }
 
 /** `error: <message>`, the details indented below it, and the stack only when asked for. */
