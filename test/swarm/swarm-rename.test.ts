@@ -7,7 +7,7 @@ import { routerGet, SwarmEngine, sleep } from "../helpers/swarm-engine.js";
 // apps:rename in swarm mode, on a 1-node swarm of the test's own (as swarm-single.test.ts: API
 // and git on the host, worker and router in a container on the overlay). The old name's
 // services went on running forever after a rename (only containers were removed, and Swarm
-// replaced them), and its overlay network stayed.
+// replaced them), and its overlay network stayed; apps:destroy left the app's overlay too.
 
 describe("apps:rename on a 1-node swarm", () => {
   const engine = new SwarmEngine();
@@ -84,5 +84,13 @@ describe("apps:rename on a 1-node swarm", () => {
       logs = (await p.cli(["logs", "-n", "50", "-s", "paas", "--app", to])).stdout;
     }
     expect(logs).toMatch(/dyno=web\.1 /);
+  });
+
+  it("apps:destroy leaves no service or overlay of the app", async () => {
+    const res = await p.cli(["apps:destroy", to, "--confirm", to], { cwd: repo });
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    expect(await servicesOf(to)).toEqual([]);
+    const networks = (await engine.docker.listNetworks()).map((n) => n.Name);
+    expect(networks.filter((n) => n.includes(to))).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { LABEL, ownedFilter, ownedLabels } from "../../docker/labels.js";
 import type { TaskInfo } from "../../docker/services.js";
 import { DeployFailed, invalid, messageOf } from "../../errors.js";
 import type { LogFn, Logger } from "../../log.js";
+import { discoveryFor } from "../../plugins/discovery.js";
 import type { Formation } from "../../store/formation.js";
 import type { Store } from "../../store/index.js";
 import { type Release, releaseTag } from "../../store/releases.js";
@@ -17,7 +18,7 @@ import type { Slot } from "../plan.js";
 import { relayedOneOffs } from "../run-relay/ps.js";
 import type { Runtime } from "../runtime.js";
 import type { Scheduler } from "../scheduler.js";
-import { serviceExtras, volumePin } from "./extras.js";
+import { serviceExtras, swarmNetworkName, volumePin } from "./extras.js";
 import { type ClusterOp, runClusterOp, servingNodes } from "./nodes.js";
 import { followTasks, tasksOutput } from "./output.js";
 import { planService } from "./plan.js";
@@ -189,6 +190,17 @@ export class SwarmScheduler implements Scheduler {
   async destroy(app: string): Promise<void> {
     for (const s of await this.appServices(app)) await this.docker.services.remove(s.id);
     await this.runtime.destroy(app);
+    // The app network's overlay (the network plugin removes the bridge of its own name only):
+    // once the tasks left it (bounded wait), else it stayed after every destroy.
+    const ns = this.settings.namespace;
+    for (let i = 0; i < 40 && (await this.docker.containers.list(ownedFilter(ns, app))).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 500));
+    const overlay = swarmNetworkName(discoveryFor(ns).appNetwork(app));
+    await this.docker.networks
+      .remove(overlay)
+      .catch((err) =>
+        this.log(`the network ${overlay} of ${app} stays`, { level: "warn", error: messageOf(err) }),
+      );
   }
 
   /** The plugins' part of a reconcile pass (add-on services come back), as on one engine. */
