@@ -99,9 +99,12 @@ async function buildOrExplain(build: () => Promise<unknown>): Promise<void> {
     if (err instanceof BuildFailed && PULL_FAILED.test(err.message)) {
       throw new BuildFailed(
         `${err.message} -- the base image could not be pulled (no registry may be reachable): use a local one in FROM: ${LOCAL_BASE_IMAGES.join(", ")}`,
-        err.details,
       );
     }
+    // Every line was already shown, the app's steps numbered as its Dockerfile has them: Docker's
+    // raw tail (the injected CA steps, numbered as Docker counts them, and its bookkeeping) would
+    // only repeat it, wrongly numbered.
+    if (err instanceof BuildFailed) throw new BuildFailed(err.message);
     throw err;
   }
 }

@@ -116,6 +116,9 @@ describe("git push of a Dockerfile app", () => {
     expect(push.code).not.toBe(0);
     expect(out).toContain("[remote rejected]");
     expect(out).toContain("about to fail");
+    // Only the app's steps, as numbered in the push's stream: not Docker's raw tail again.
+    expect(out).not.toMatch(/ca-bundle\.crt|LABEL paas\./);
+    expect(out.match(/Step \d+\/\d+ :/g)).toEqual(["Step 1/3 :", "Step 2/3 :"]);
     const res = await p.get(app, "/cgi-bin/env");
     expect(res.status).toBe(200);
     expect(res.body).toContain("greeting=hello-world");
