@@ -107,18 +107,25 @@ export async function runRename(
       }
       for (const c of old) await docker.containers.remove(c.Id);
       // The old name's private network (the new containers are on the new name's) goes with
-      // them; in swarm mode its overlay too, once the old tasks left it (bounded wait).
+      // them; in swarm mode its overlay too, once the old tasks left it (bounded retries).
       const appNetwork = discoveryFor(ns).appNetwork(from);
-      for (
-        let i = 0;
-        swarm && i < 40 && (await docker.containers.list(ownedFilter(ns, from))).length > 0;
-        i++
-      )
-        await new Promise((r) => setTimeout(r, 500));
-      for (const name of swarm ? [appNetwork, swarmNetworkName(appNetwork)] : [appNetwork]) {
-        await docker.networks
-          .remove(name)
-          .catch((err) => log(`       the network ${name} of ${from} stays: ${messageOf(err)}`));
+      await docker.networks
+        .remove(appNetwork)
+        .catch((err) => log(`       the network of ${from} stays: ${messageOf(err)}`));
+      if (swarm) {
+        const overlay = swarmNetworkName(appNetwork);
+        for (let i = 0; ; i++) {
+          const err = await docker.networks.remove(overlay).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          if (!err) break;
+          if (i >= 40) {
+            log(`       the network ${overlay} of ${from} stays: ${messageOf(err)}`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
       // The old tags go; the images stay as long as the new tags (their children) need them.
       for (const tag of Object.keys(tags)) await docker.images.remove(tag);

@@ -53,6 +53,8 @@ export class SwarmScheduler implements Scheduler {
   readonly kind = "swarm" as const;
   private network: Promise<string> | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Services retire() removes once they drained: a scale in that window must not reuse them. */
+  private readonly retiring = new Set<string>();
   private readonly log: LogFn;
   private readonly registry: ReleaseRegistry;
 
@@ -127,7 +129,9 @@ export class SwarmScheduler implements Scheduler {
 
   async scale(app: string, release: Release, formation: Formation, log: Log) {
     await this.ensureNetwork();
-    const current = currentByType(await this.appServices(app));
+    // A type scaled to 0 a moment ago still has its draining service: it goes soon, so a new
+    // one is made (resizing it made the scale fail or left the type down until reconcile).
+    const current = currentByType((await this.appServices(app)).filter((s) => !this.retiring.has(s.id)));
     const generation = `${releaseTag(release.version)}-${Date.now().toString(36)}`;
     const started: Created[] = [];
     for (const [type, n] of Object.entries(formation)) {
@@ -190,17 +194,21 @@ export class SwarmScheduler implements Scheduler {
   async destroy(app: string): Promise<void> {
     for (const s of await this.appServices(app)) await this.docker.services.remove(s.id);
     await this.runtime.destroy(app);
-    // The app network's overlay (the network plugin removes the bridge of its own name only):
-    // once the tasks left it (bounded wait), else it stayed after every destroy.
-    const ns = this.settings.namespace;
-    for (let i = 0; i < 40 && (await this.docker.containers.list(ownedFilter(ns, app))).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 500));
-    const overlay = swarmNetworkName(discoveryFor(ns).appNetwork(app));
-    await this.docker.networks
-      .remove(overlay)
-      .catch((err) =>
-        this.log(`the network ${overlay} of ${app} stays`, { level: "warn", error: messageOf(err) }),
+    // The app network's overlay (the network plugin removes the bridge of its own name only),
+    // once the tasks left it (bounded retries): else it stayed after every destroy.
+    const overlay = swarmNetworkName(discoveryFor(this.settings.namespace).appNetwork(app));
+    for (let i = 0; ; i++) {
+      const err = await this.docker.networks.remove(overlay).then(
+        () => null,
+        (e: unknown) => e,
       );
+      if (!err) break;
+      if (i >= 40) {
+        this.log(`the network ${overlay} of ${app} stays`, { level: "warn", error: messageOf(err) });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /** The plugins' part of a reconcile pass (add-on services come back), as on one engine. */
@@ -390,12 +398,14 @@ export class SwarmScheduler implements Scheduler {
   private retire(services: AppService[], log: Log) {
     if (services.length === 0) return;
     log(`-----> Removing ${services.length} old service(s) after ${this.settings.drainSeconds}s of draining`);
+    for (const s of services) this.retiring.add(s.id);
     const t = setTimeout(() => {
       this.timers.delete(t);
       for (const s of services) {
         void this.docker.services
           .remove(s.id)
-          .catch((err) => this.log("remove failed", { error: messageOf(err) }));
+          .catch((err) => this.log("remove failed", { error: messageOf(err) }))
+          .finally(() => this.retiring.delete(s.id));
       }
     }, this.settings.drainSeconds * 1000);
     t.unref();

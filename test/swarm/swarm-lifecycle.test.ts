@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Platform } from "../helpers/platform.js";
 import { routerGet, SwarmEngine, sleep } from "../helpers/swarm-engine.js";
 
-// apps:rename in swarm mode, on a 1-node swarm of the test's own (as swarm-single.test.ts: API
+// ps:scale, apps:rename and apps:destroy in swarm mode, on a 1-node swarm of the test's own (as swarm-single.test.ts: API
 // and git on the host, worker and router in a container on the overlay). The old name's
 // services went on running forever after a rename (only containers were removed, and Swarm
-// replaced them), and its overlay network stayed; apps:destroy left the app's overlay too.
+// replaced them), and its overlay network stayed; apps:destroy left the app's overlay too; a
+// scale up within PAAS_DRAIN_SECONDS of a scale to 0 reused the draining service, which was
+// then removed (the scale failed, or the type stayed down until reconcile).
 
-describe("apps:rename on a 1-node swarm", () => {
+describe("app lifecycle on a 1-node swarm", () => {
   const engine = new SwarmEngine();
   const p = new Platform();
   const from = `rn-${Date.now().toString(36)}`;
@@ -37,7 +39,7 @@ describe("apps:rename on a 1-node swarm", () => {
       ...common,
       PAAS_DOMAIN: "paas.test",
       PAAS_START_TIMEOUT: "30",
-      PAAS_DRAIN_SECONDS: "1",
+      PAAS_DRAIN_SECONDS: "3",
       PAAS_CHECK_UPTIME: "1",
       PAAS_STOP_TIMEOUT: "3",
     });
@@ -52,6 +54,22 @@ describe("apps:rename on a 1-node swarm", () => {
     await engine.stop();
     if (repo) await fsp.rm(repo, { recursive: true, force: true });
   }, 120_000);
+
+  it("scales to 0 and straight back up: the new tasks stay after the old service drained", async () => {
+    const down = await p.cli(["ps:scale", "web=0", "--app", from]);
+    expect(down.code, down.stderr).toBe(0);
+    const up = await p.cli(["ps:scale", "web=2", "--app", from]);
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    // Past the drain (3 s) the scaled-to-0 service is gone, and the new one serves.
+    await sleep(5_000);
+    expect(await servicesOf(from)).toHaveLength(1);
+    const ps = JSON.parse((await p.cli(["ps", "--json", "--app", from])).stdout) as {
+      name: string;
+      state: string;
+    }[];
+    expect(ps.map((x) => `${x.name}:${x.state}`)).toEqual(["web.1:up", "web.2:up"]);
+    expect((await get(from)).status).toBe(200);
+  });
 
   it("serves under the new name and leaves no service or overlay of the old one", async () => {
     expect((await get(from)).status).toBe(200);
@@ -73,7 +91,13 @@ describe("apps:rename on a 1-node swarm", () => {
       ).length;
     }
     expect(left).toBe(0);
-    const networks = (await engine.docker.listNetworks()).map((n) => n.Name);
+    // (The rename job may finish its clean-up just after the API answered.)
+    let networks: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      networks = (await engine.docker.listNetworks()).map((n) => n.Name);
+      if (!networks.includes(`${p.ns}-app-${from}`)) break;
+      await sleep(500);
+    }
     expect(networks).not.toContain(`${p.ns}-app-${from}`);
     expect(networks).toContain(`${p.ns}-app-${to}`);
     // The router's access lines name the dyno as on one engine (web.1), not the task.
@@ -90,7 +114,12 @@ describe("apps:rename on a 1-node swarm", () => {
     const res = await p.cli(["apps:destroy", to, "--confirm", to], { cwd: repo });
     expect(res.code, res.stderr + res.stdout).toBe(0);
     expect(await servicesOf(to)).toEqual([]);
-    const networks = (await engine.docker.listNetworks()).map((n) => n.Name);
-    expect(networks.filter((n) => n.includes(to))).toEqual([]);
+    let networks: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      networks = (await engine.docker.listNetworks()).map((n) => n.Name).filter((n) => n.includes(to));
+      if (networks.length === 0) break;
+      await sleep(500);
+    }
+    expect(networks).toEqual([]);
   });
 });
