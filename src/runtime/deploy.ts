@@ -341,7 +341,8 @@ export class Deployer {
     );
     if (result.exitCode !== 0) {
       const message = `${phase === "release" ? "release command" : "postdeploy script"} failed with exit code ${result.exitCode}`;
-      if (fatal) throw new DeployFailed(`${message}; nothing was changed`, result.lastLines);
+      // Its output was streamed above: the failure does not repeat its last lines.
+      if (fatal) throw new DeployFailed(`${message}; nothing was changed`);
       log(` !     ${message} (the release is live)`);
     }
   }

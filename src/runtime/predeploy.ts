@@ -90,8 +90,8 @@ export async function commitPredeploy(
   );
   if (result.exitCode !== 0 || !result.imageId) {
     throw new DeployFailed(
+      // Its output was streamed above: the failure does not repeat its last lines.
       `predeploy script failed with exit code ${result.exitCode}; nothing was changed`,
-      result.lastLines,
     );
   }
   log("-----> Predeploy changes committed to the release image");

@@ -213,7 +213,11 @@ describe("Heroku and Dokku apps pushed unchanged", () => {
     await p.git(["commit", "-q", "-am", "bad predeploy"], repo);
     const bad = await push(repo);
     expect(bad.code).not.toBe(0);
-    expect(bad.out).toContain("predeploy breaking");
+    // Streamed once, not repeated under the failure.
+    const printed = bad.out
+      .split("\n")
+      .filter((l) => l.replace(/^remote:/, "").trim() === "predeploy breaking");
+    expect(printed).toHaveLength(1);
     expect(bad.out).toContain("predeploy script failed with exit code 3");
     expect((await p.get(app, "/predeploy.txt")).body).toBe("committed-by-predeploy\n");
   });
