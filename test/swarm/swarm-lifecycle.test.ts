@@ -9,7 +9,8 @@ import { routerGet, SwarmEngine, sleep } from "../helpers/swarm-engine.js";
 // services went on running forever after a rename (only containers were removed, and Swarm
 // replaced them), and its overlay network stayed; apps:destroy left the app's overlay too; a
 // scale up within PAAS_DRAIN_SECONDS of a scale to 0 reused the draining service, which was
-// then removed (the scale failed, or the type stayed down until reconcile).
+// then removed (the scale failed, or the type stayed down until reconcile); apps:destroy left
+// the app's images in the registry.
 
 describe("app lifecycle on a 1-node swarm", () => {
   const engine = new SwarmEngine();
@@ -25,13 +26,13 @@ describe("app lifecycle on a 1-node swarm", () => {
 
   beforeAll(async () => {
     await engine.start(["paas/busybox:latest", "paas/debian:bookworm"]);
+    await engine.startRegistry();
     const common = {
       PAAS_SCHEDULER: "swarm",
       PAAS_REDIS_URL: engine.redisUrl,
       PAAS_SCAN_POLICY: "off",
       PAAS_SECRET_KEY: crypto.randomBytes(32).toString("base64"),
-      // No registry: images stay on the manager's engine (a 1-node swarm).
-      PAAS_REGISTRY: "none",
+      PAAS_REGISTRY: engine.registry,
     };
     await p.start({ ...common, PAAS_ROLES: "api,git", DOCKER_HOST: `unix://${engine.socket}` });
     expect((await p.cli(["login", "--api", p.apiUrl, "--token", p.token])).code).toBe(0);
@@ -42,6 +43,7 @@ describe("app lifecycle on a 1-node swarm", () => {
       PAAS_DRAIN_SECONDS: "3",
       PAAS_CHECK_UPTIME: "1",
       PAAS_STOP_TIMEOUT: "3",
+      PAAS_REGISTRY_CONFIG: engine.registryConfig,
     });
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", from], { cwd: repo })).code).toBe(0);
@@ -110,7 +112,12 @@ describe("app lifecycle on a 1-node swarm", () => {
     expect(logs).toMatch(/dyno=web\.1 /);
   });
 
-  it("apps:destroy leaves no service or overlay of the app", async () => {
+  it("apps:destroy leaves no service, overlay or registry image of the app", async () => {
+    const tagsOf = async (app: string) => {
+      const res = await fetch(`http://${engine.registry}/v2/${p.ns}/${app}/tags/list`);
+      return res.status === 404 ? [] : (((await res.json()) as { tags?: string[] | null }).tags ?? []);
+    };
+    expect(await tagsOf(to)).toEqual(["v1"]);
     const res = await p.cli(["apps:destroy", to, "--confirm", to], { cwd: repo });
     expect(res.code, res.stderr + res.stdout).toBe(0);
     expect(await servicesOf(to)).toEqual([]);
@@ -121,5 +128,6 @@ describe("app lifecycle on a 1-node swarm", () => {
       await sleep(500);
     }
     expect(networks).toEqual([]);
+    expect(await tagsOf(to)).toEqual([]);
   });
 });

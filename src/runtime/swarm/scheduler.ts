@@ -194,6 +194,12 @@ export class SwarmScheduler implements Scheduler {
   async destroy(app: string): Promise<void> {
     for (const s of await this.appServices(app)) await this.docker.services.remove(s.id);
     await this.runtime.destroy(app);
+    // Its release images in the registry go too (its releases are gone: prune keeps none).
+    await this.registry
+      .prune(this.store, app)
+      .catch((err) =>
+        this.log(`registry clean-up of ${app} failed`, { level: "warn", error: messageOf(err) }),
+      );
     // The app network's overlay (the network plugin removes the bridge of its own name only),
     // once the tasks left it (bounded retries): else it stayed after every destroy.
     const overlay = swarmNetworkName(discoveryFor(this.settings.namespace).appNetwork(app));
