@@ -4,6 +4,8 @@ import net from "node:net";
  * One probe: does something accept connections on host:port? Docker's userland proxy
  * accepts on the published port even when nothing listens inside the container, and then
  * closes the connection at once; so a connection counts only if it answers, or stays open.
+ * Nothing is sent: a request (this sent `HEAD /` once) reached the app's own handlers on
+ * every deploy check and reconcile pass, as phantom hits with their side effects and log lines.
  */
 export function probePort(host: string, port: number, holdMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
@@ -18,7 +20,6 @@ export function probePort(host: string, port: number, holdMs = 500): Promise<boo
     const sock = net.connect({ host, port });
     const timer = setTimeout(() => finish(sock.readyState === "open"), holdMs + 2000);
     sock.on("connect", () => {
-      sock.write("HEAD / HTTP/1.0\r\nUser-Agent: paas-check\r\n\r\n");
       setTimeout(() => finish(true), holdMs);
     });
     sock.on("data", () => finish(true));

@@ -69,6 +69,18 @@ describe("probePort", () => {
     expect(await probePort(HOST, port, HOLD)).toBe(false);
   });
 
+  it("sends the app nothing: no request reaches its handlers", async () => {
+    let received = 0;
+    const port = await listen((s) => {
+      s.on("error", () => {});
+      s.on("data", (d) => {
+        received += d.length;
+      });
+    });
+    expect(await probePort(HOST, port, HOLD)).toBe(true);
+    expect(received).toBe(0);
+  });
+
   it("is false when nothing listens", async () => {
     expect(await probePort(HOST, await closedPort(), HOLD)).toBe(false);
   });
