@@ -183,7 +183,10 @@ async function restart(
   const restarted = plannedRestart(formation, target);
   const only = (slot: { type: string; index: number }) => matches(target, slot);
   await deps.deployer.deploy(app, release, formation, log, { only, releasePhase: false });
-  return restarted;
+  // Swarm replaces a type's service as a whole (tasks have no identity): say what restarted.
+  return deps.deployer.kind === "swarm" && target?.index
+    ? plannedRestart(formation, { type: target.type })
+    : restarted;
 }
 
 /** Record a type's placement, then replace its services (zero-downtime) so the tasks follow it. */

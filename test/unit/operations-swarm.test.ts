@@ -3,7 +3,7 @@ import { DeployFailed } from "../../src/errors.js";
 import { parseAppName } from "../../src/names.js";
 import { type OperationDeps, runRuntimeOp } from "../../src/runtime/operations.js";
 
-// `paas ps:placement web CONSTRAINT` stores the type's constraints, then replaces its services.
+// Swarm operations' bookkeeping. `paas ps:placement web CONSTRAINT` stores the type's constraints, then replaces its services.
 // When no node satisfies them the deploy fails and the old tasks keep serving where they were:
 // the stored placement must be the old one again, or every later deploy of the type (push,
 // config:set) fails on the same constraint. Fakes: only the operation's bookkeeping is tested
@@ -59,5 +59,25 @@ describe("ps:placement", () => {
       placement: { web: ["node.labels.zone==a"] },
     });
     expect(placement).toEqual({ web: ["node.labels.zone==a"] });
+  });
+});
+
+describe("ps:restart web.1 in swarm mode", () => {
+  it("says the whole type restarted: Swarm replaces the type's service, not one task", async () => {
+    const { app, deps } = depsWith(async () => {}, {});
+    const done = await runRuntimeOp(
+      deps,
+      app,
+      { op: "restart", target: { type: "web", index: 1 } },
+      () => {},
+    );
+    expect(done).toEqual({ restarted: ["web.1", "web.2"] });
+  });
+
+  it("still refuses a process that does not exist", async () => {
+    const { app, deps } = depsWith(async () => {}, {});
+    await expect(
+      runRuntimeOp(deps, app, { op: "restart", target: { type: "web", index: 9 } }, () => {}),
+    ).rejects.toThrow("web.9 does not exist");
   });
 });
