@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { invalid, PaasError } from "../../errors.js";
 import type { ApiClient } from "../client.js";
 import { appOf, type Cli, clientOf, progress, withAppOption } from "../context.js";
+import { fileProblem } from "../file-errors.js";
 import { formatPairs, formatTable, heading, json } from "../output.js";
 
 // `paas certs*`: TLS certificates added by hand, the platform default (--default, admin),
@@ -81,9 +82,7 @@ function readPem(file: string, what: string): string {
   try {
     return fs.readFileSync(path.resolve(file), "utf8");
   } catch (err) {
-    throw invalid(
-      `cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`,
-    );
+    throw invalid(`cannot read the ${what} file ${file}: ${fileProblem(err)}`);
   }
 }
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Command } from "commander";
 import { invalid } from "../../errors.js";
 import { type Cli, clientOf, progress } from "../context.js";
+import { fileProblem } from "../file-errors.js";
 import { formatTable, heading, json } from "../output.js";
 
 // `paas keys*`: the SSH keys git over SSH accepts for you; `paas secrets:rotate-key` (admins).
@@ -65,10 +66,7 @@ function readKeyFile(cli: Cli, file: string | undefined): string {
     try {
       return fs.readFileSync(c, "utf8");
     } catch (err) {
-      if (file)
-        throw invalid(
-          `cannot read the key file ${file}: ${(err as NodeJS.ErrnoException).code ?? "unreadable"}`,
-        );
+      if (file) throw invalid(`cannot read the key file ${file}: ${fileProblem(err)}`);
     }
   }
   throw invalid("no public key in ~/.ssh: give the file, e.g. paas keys:add ~/.ssh/id_ed25519.pub");
