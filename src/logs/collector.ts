@@ -328,6 +328,7 @@ export class Collector {
           this.attached.delete(id);
           this.samples.delete(id);
           entry.stopStats?.();
+          void this.finishedOneOff(id);
         },
       );
       this.oneOffs.add(id);
@@ -338,6 +339,19 @@ export class Collector {
         error: messageOf(err),
       });
     }
+  }
+
+  /**
+   * A one-off's output ended with it (one-offs never restart): its cursor goes past every line
+   * Docker stamped for it. The cursor kept while reading is this clock to the millisecond, and
+   * Docker's stamp of the last lines can fall later in that millisecond: a restarted collector,
+   * going over the kept containers, read them again.
+   */
+  private async finishedOneOff(id: string): Promise<void> {
+    if (this.stopped || !this.active) return;
+    const info = await this.docker.containers.inspect(id).catch(() => null);
+    if (!info || info.State.Running) return;
+    this.writer.cursor(id, new Date(Date.now() + 1000).toISOString());
   }
 
   /** A follow stream ended: the container stopped, or restarted in the meantime. */
