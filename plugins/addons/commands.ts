@@ -109,8 +109,9 @@ export async function list(req: CommandRequest, ctx: Ctx): Promise<CommandResult
     a.service,
     a.attachments.map((t) => `${t.app} as ${configVar(t.as)}`).join(", ") || "(not attached)",
   ]);
-  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length), 5));
-  const header = `${"Add-on".padEnd(widths[0])}  ${"Service".padEnd(widths[1])}  Attached to`;
+  const titles = ["Add-on", "Service"];
+  const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length), titles[i].length));
+  const header = `${titles[0].padEnd(widths[0])}  ${titles[1].padEnd(widths[1])}  Attached to`;
   const lines = rows.map((r) => `${r[0].padEnd(widths[0])}  ${r[1].padEnd(widths[1])}  ${r[2]}`);
   return { output: `${[header, ...lines].join("\n")}\n`, data: all.map(publicView) };
 }

@@ -106,6 +106,10 @@ describe("postgres and redis add-ons", () => {
     const list = await p.cli(["addons", "-a", app]);
     expect(list.stdout).toContain(pg);
     expect(list.stdout).toContain(`${app} as DATABASE_URL`);
+    // The columns line up: each header starts where its column's values do.
+    const [head, row] = list.stdout.split("\n");
+    expect(row.indexOf(" postgres ") + 1).toBe(head.indexOf("Service"));
+    expect(row.indexOf(`${app} as DATABASE_URL`)).toBe(head.indexOf("Attached to"));
     // paas ps lists the app's add-ons under its processes (ps-report), with the state a
     // worker recorded (the API has no Docker).
     const ps = await p.cli(["ps", "-a", app]);

@@ -122,7 +122,8 @@ describe("swarm liveness on a 3-node swarm", () => {
     const route = JSON.parse((await redis?.get(`${p.ns}:route:${app}`)) ?? "{}") as {
       backends?: { id: string }[];
     };
-    return (route.backends ?? []).map((b) => b.id);
+    // A backend's id is `web.<slot>.<task id>`: the task's part.
+    return (route.backends ?? []).map((b) => b.id.split(".").pop() ?? b.id);
   };
 
   const restartLines = (text: string, dyno?: string) =>
