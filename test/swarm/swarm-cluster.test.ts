@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fsp from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NodeWorkers } from "../helpers/node-workers.js";
 import { Platform, ROOT } from "../helpers/platform.js";
 import { SwarmCluster } from "../helpers/swarm-cluster.js";
 import { routerGet, sleep } from "../helpers/swarm-engine.js";
@@ -39,44 +37,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
     return JSON.parse(r.stdout) as Proc[];
   };
   const upNodes = async () => (await ps()).filter((x) => x.state === "up").map((x) => x.node);
-  const nodeWorkers: { child: ChildProcess; dir: string }[] = [];
-
-  /** `paas server --roles worker` on the host, driving one node's engine through its socket. */
-  const startNodeWorker = async (socket: string, env: Record<string, string>) => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-node-worker-"));
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, "dist/cli/main.js"), "server", "--roles", "worker"],
-      {
-        env: {
-          ...process.env,
-          ...env,
-          PAAS_NAMESPACE: p.ns,
-          PAAS_DATA_DIR: dir,
-          PAAS_SSH_PORT: "off",
-          DOCKER_HOST: `unix://${socket}`,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    nodeWorkers.push({ child, dir });
-    let out = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node worker did not start:\n${out}`)), 30_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("paas is running")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`node worker exited with ${code}:\n${out}`)));
-    });
-    return () => out;
-  };
-  let nodeWorkerOutput: (() => string)[] = [];
+  const nodeWorkers = new NodeWorkers(() => p.ns);
 
   /**
    * A second worker-only `paas server` on the manager's engine, in a container on the overlay
@@ -157,8 +118,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
     await engine.startWorker(p.ns, workerEnv);
     // One worker-only server per worker node (on the host, through the node's socket), and a
     // second one on the manager's engine.
-    nodeWorkerOutput = [];
-    for (const w of cluster.workers) nodeWorkerOutput.push(await startNodeWorker(w.socket, common));
+    for (const w of cluster.workers) await nodeWorkers.start(w.name, w.socket, common);
     await startManagerWorker(workerEnv);
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
@@ -167,19 +127,7 @@ describe("swarm scheduler on a 3-node swarm", () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const { child } of nodeWorkers) {
-      if (child.exitCode !== null) continue;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        child.removeAllListeners("exit");
-        child.on("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      });
-    }
-    for (const { dir } of nodeWorkers) await fsp.rm(dir, { recursive: true, force: true });
+    await nodeWorkers.stopAll();
     await p.stop().catch(() => {});
     await cluster.stop();
     if (repo) await fsp.rm(repo, { recursive: true, force: true });
@@ -212,8 +160,8 @@ describe("swarm scheduler on a 3-node swarm", () => {
     const remote = procs.filter((x) => x.state === "up" && !managerName.includes(x.node));
     expect(remote.length).toBeGreaterThan(0);
     // A worker node's engine is not a manager: its worker collects and takes no jobs.
-    for (const out of nodeWorkerOutput.slice(0, 2))
-      expect(out()).toContain("this engine is not a swarm manager: collecting its logs and stats only");
+    for (const w of nodeWorkers.all.slice(0, 2))
+      expect(w.output()).toContain("this engine is not a swarm manager: collecting its logs and stats only");
     const startLines = (logs: string, dyno: string) =>
       logs.split("\n").filter((l) => l.includes(`app[${dyno}]: starting on port`)).length;
     let logs = "";

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fsp from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Platform, ROOT } from "../helpers/platform.js";
+import { NodeWorkers } from "../helpers/node-workers.js";
+import { Platform } from "../helpers/platform.js";
 import { SwarmCluster } from "../helpers/swarm-cluster.js";
 import { routerGet, sleep } from "../helpers/swarm-engine.js";
 
@@ -35,42 +34,7 @@ describe("swarm liveness on a 3-node swarm", () => {
   const get = () => routerGet(engine.engineIp, engine.routerPort, `${app}.paas.test`);
   const ps = async () => JSON.parse((await p.cli(["ps", "--json", "--app", app])).stdout) as Proc[];
   const logs = async () => (await p.cli(["logs", "-n", "1000", "--app", app])).stdout;
-  const nodeWorkers: { child: ChildProcess; dir: string; node: string; output: () => string }[] = [];
-
-  /** `paas server --roles worker` on the host, driving one node's engine (as swarm-cluster.test.ts). */
-  const startNodeWorker = async (node: string, socket: string, env: Record<string, string>) => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-node-worker-"));
-    const child = spawn(
-      process.execPath,
-      [path.join(ROOT, "dist/cli/main.js"), "server", "--roles", "worker"],
-      {
-        env: {
-          ...process.env,
-          ...env,
-          PAAS_NAMESPACE: p.ns,
-          PAAS_DATA_DIR: dir,
-          PAAS_SSH_PORT: "off",
-          DOCKER_HOST: `unix://${socket}`,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    nodeWorkers.push({ child, dir, node, output: () => out });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node worker did not start:\n${out}`)), 30_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("paas is running")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`node worker exited with ${code}:\n${out}`)));
-    });
-  };
+  const nodeWorkers = new NodeWorkers(() => p.ns);
 
   /** The app's task containers on one node's engine, with their task id and slot. */
   const containersOn = async (docker: Docker) =>
@@ -160,7 +124,7 @@ describe("swarm liveness on a 3-node swarm", () => {
     // A worker-only server per worker node: these restart their own node's tasks.
     for (const w of cluster.workers) {
       const socket = (w as { socket?: string }).socket ?? `${w.dir}/docker.sock`;
-      await startNodeWorker(w.name, socket, common);
+      await nodeWorkers.start(w.name, socket, common);
     }
     // /alive.txt answers until a test removes it from one task's container; a new task (a
     // new container from the image) has it again.
@@ -196,23 +160,11 @@ describe("swarm liveness on a 3-node swarm", () => {
     // probe (every probe would fail and replace healthy tasks), and it shares the manager
     // node's restarts with the platform's container through the node's lease. Started after
     // the push: its deploy checks could not reach the tasks either.
-    await startNodeWorker("manager", engine.socket, common);
+    await nodeWorkers.start("manager", engine.socket, common);
   }, 300_000);
 
   afterAll(async () => {
-    for (const { child } of nodeWorkers) {
-      if (child.exitCode !== null) continue;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        child.removeAllListeners("exit");
-        child.on("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      });
-    }
-    for (const { dir } of nodeWorkers) await fsp.rm(dir, { recursive: true, force: true });
+    await nodeWorkers.stopAll();
     redis?.disconnect();
     await p.stop().catch(() => {});
     await cluster.stop();
@@ -272,7 +224,7 @@ describe("swarm liveness on a 3-node swarm", () => {
     expect((await containersOn(node.docker)).find((c) => c.id === before.id)?.running).not.toBe(true);
 
     // The node's own worker did it (the manager's worker cannot reach that engine).
-    const nodeWorker = nodeWorkers.find((w) => w.node === node.name);
+    const nodeWorker = nodeWorkers.all.find((w) => w.node === node.name);
     let acted = false;
     for (let i = 0; i < 20 && !acted; i++) {
       acted = nodeWorker?.output().includes("liveness check failed: restarting the task") ?? false;
@@ -309,7 +261,7 @@ describe("swarm liveness on a 3-node swarm", () => {
     const up = (await ps()).filter((x) => x.state === "up");
     expect(up.map((x) => x.name).sort()).toEqual(["web.1", "web.2", "web.3"]);
     // The worker off the overlay left the probing to the platform's container.
-    const offOverlay = nodeWorkers.find((w) => w.node === "manager")?.output() ?? "";
+    const offOverlay = nodeWorkers.all.find((w) => w.node === "manager")?.output() ?? "";
     expect(offOverlay).toContain("this worker is not on the overlay");
     // The request was claimed: nothing waits for that node any more.
     const left = await redis?.keys(`${p.ns}:task-restarts:*`);

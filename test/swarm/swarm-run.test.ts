@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NodeWorkers } from "../helpers/node-workers.js";
 import { Platform, type Result, ROOT } from "../helpers/platform.js";
 import { SwarmCluster } from "../helpers/swarm-cluster.js";
 import { sleep } from "../helpers/swarm-engine.js";
@@ -67,40 +68,7 @@ describe("paas run in swarm mode, through the node's worker", () => {
   const p = new Platform();
   const app = `swr-${Date.now().toString(36)}`;
   let repo = "";
-  const nodeWorkers: { child: ChildProcess; dir: string; out: () => string }[] = [];
-
-  /** `paas server --roles worker` on the host, driving one node's engine. */
-  const startNodeWorker = async (socket: string, env: Record<string, string>) => {
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), "paas-run-worker-"));
-    const child = spawn(process.execPath, [CLI, "server", "--roles", "worker"], {
-      env: {
-        ...process.env,
-        ...env,
-        PAAS_NAMESPACE: p.ns,
-        PAAS_DATA_DIR: dir,
-        PAAS_SSH_PORT: "off",
-        DOCKER_HOST: `unix://${socket}`,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    const w = { child, dir, out: () => out };
-    nodeWorkers.push(w);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node worker did not start:\n${out}`)), 30_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        if (out.includes("taking one-offs for this node")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", onData);
-      child.on("exit", (code) => reject(new Error(`node worker exited with ${code}:\n${out}`)));
-    });
-    return w;
-  };
+  const nodeWorkers = new NodeWorkers(() => p.ns);
 
   /** The CLI against the app with `input` on stdin (then EOF). */
   const runWithInput = (args: string[], input: string) =>
@@ -151,7 +119,8 @@ describe("paas run in swarm mode, through the node's worker", () => {
       PAAS_REGISTRY_CONFIG: engine.registryConfig,
     });
     // ...and one worker per worker node, each on its node's engine.
-    for (const w of cluster.workers) await startNodeWorker(`${w.dir}/docker.sock`, common);
+    for (const w of cluster.workers)
+      await nodeWorkers.start(w.name, `${w.dir}/docker.sock`, common, "taking one-offs for this node");
     repo = await p.fixtureRepo("dockerfile-hello");
     expect((await p.cli(["apps:create", app], { cwd: repo })).code).toBe(0);
     const push = await p.git(["push", "paas", "main"], repo);
@@ -159,19 +128,7 @@ describe("paas run in swarm mode, through the node's worker", () => {
   }, 300_000);
 
   afterAll(async () => {
-    for (const { child } of nodeWorkers) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        child.removeAllListeners("exit");
-        child.on("exit", () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      });
-    }
-    for (const { dir } of nodeWorkers) await fsp.rm(dir, { recursive: true, force: true });
+    await nodeWorkers.stopAll();
     await p.stop().catch(() => {});
     await cluster.stop();
     if (repo) await fsp.rm(repo, { recursive: true, force: true });
@@ -348,7 +305,7 @@ describe("paas run in swarm mode, through the node's worker", () => {
 
   it("a node worker that dies mid-run ends the session with a clear error; a node without a worker is refused", async () => {
     const node = cluster.workers[1];
-    const worker = nodeWorkers[1];
+    const worker = nodeWorkers.all[1];
     await place(`node.hostname==${node.name}`);
     const child = spawn(process.execPath, [CLI, "run", "--no-tty", "-a", app, "--", "sleep 300"], {
       cwd: p.home,
