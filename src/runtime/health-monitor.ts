@@ -9,15 +9,9 @@ import type { Store } from "../store/index.js";
 import { releaseTag } from "../store/releases.js";
 import { UnreadyStore } from "../store/unready.js";
 import { AppPass } from "./app-pass.js";
-import { afterProbe, probe } from "./health-probe.js";
+import { dueCheck, type ProbeState } from "./health-probe.js";
 
 type Log = (msg: string, ctx?: Record<string, unknown>) => void;
-
-/** Per container and check: consecutive failures and when the next probe is due. */
-interface ProbeState {
-  failures: number;
-  nextAt: number;
-}
 
 const TICK_MS = 1000;
 
@@ -98,29 +92,19 @@ export class HealthMonitor extends AppPass {
     const proc = `${c.Labels[LABEL.process]}.${c.Labels[LABEL.instance]}`;
     const binding = info.NetworkSettings.Ports?.[`${port}/tcp`]?.[0];
     const hostPort = binding ? Number(binding.HostPort) : null;
-    const now = Date.now();
     for (const check of checks) {
       // Keyed by start time too: a restarted container starts its checks afresh.
-      const key = `${app}/${c.Id}/${started}/${check.type}/${check.name}`;
-      const st = this.state.get(key) ?? { failures: 0, nextAt: started + check.initialDelay * 1000 };
-      this.state.set(key, st);
-      if (now < st.nextAt) continue;
-      st.nextAt = now + Math.max(1, check.wait) * 1000;
-      const why = await probe(
-        { port: hostPort, hostHeader: `${app}.${this.settings.domain}`, running: true },
-        check,
-      );
       const ctx = { app, process: proc, check: check.name, type: check.type };
-      if (why)
-        this.log("health check failed", {
-          level: "warn",
-          ...ctx,
-          why,
-          failures: st.failures + 1,
-          attempts: check.attempts,
-        });
-      const { failures, action } = afterProbe(check, st.failures, why === null, unready.has(c.Id));
-      st.failures = failures;
+      const action = await dueCheck(
+        this.state,
+        `${app}/${c.Id}/${started}/${check.type}/${check.name}`,
+        started + check.initialDelay * 1000,
+        check,
+        { port: hostPort, hostHeader: `${app}.${this.settings.domain}`, running: true },
+        unready.has(c.Id),
+        this.log,
+        ctx,
+      );
       if (action === "restart") {
         await this.restart(app, c.Id, proc, check);
         for (const k of this.state.keys()) if (k.startsWith(`${app}/${c.Id}/`)) this.state.delete(k);

@@ -48,3 +48,43 @@ export function afterProbe(
   if (check.type === "readiness") return { failures, action: unready ? "none" : "unready" };
   return { failures, action: "none" };
 }
+
+/** Where one check of one container or task stands between probes. */
+export interface ProbeState {
+  failures: number;
+  nextAt: number;
+}
+
+/**
+ * One check of one container or task, if it is due (its state under `key`, first due at
+ * `firstAt`): probe it, log a failure with `ctx`, and say what to do. null: not due yet.
+ * Both health monitors (one engine, swarm tasks) run their checks through this.
+ */
+export async function dueCheck(
+  states: Map<string, ProbeState>,
+  key: string,
+  firstAt: number,
+  check: HealthCheck,
+  target: ProbeTarget,
+  unready: boolean,
+  log: (msg: string, ctx?: Record<string, unknown>) => void,
+  ctx: Record<string, unknown>,
+): Promise<HealthAction | null> {
+  const st = states.get(key) ?? { failures: 0, nextAt: firstAt };
+  states.set(key, st);
+  const now = Date.now();
+  if (now < st.nextAt) return null;
+  st.nextAt = now + Math.max(1, check.wait) * 1000;
+  const why = await probe(target, check);
+  if (why)
+    log("health check failed", {
+      level: "warn",
+      ...ctx,
+      why,
+      failures: st.failures + 1,
+      attempts: check.attempts,
+    });
+  const { failures, action } = afterProbe(check, st.failures, why === null, unready);
+  st.failures = failures;
+  return action;
+}

@@ -8,7 +8,7 @@ import type { Store } from "../../store/index.js";
 import { TaskRestartStore } from "../../store/task-restarts.js";
 import { UnreadyStore } from "../../store/unready.js";
 import { AppPass } from "../app-pass.js";
-import { afterProbe, probe } from "../health-probe.js";
+import { dueCheck, type ProbeState } from "../health-probe.js";
 import { onOverlay } from "./overlay-reach.js";
 import type { SwarmScheduler } from "./scheduler.js";
 import { currentByType } from "./tasks.js";
@@ -37,7 +37,7 @@ const REACH_MS = 30_000;
  */
 export class SwarmHealthMonitor extends AppPass {
   /** Per task and check: consecutive failures and when the next probe is due. */
-  private readonly state = new Map<string, { failures: number; nextAt: number }>();
+  private readonly state = new Map<string, ProbeState>();
   private readonly unready: UnreadyStore;
   private readonly restarts: TaskRestartStore;
   /** Whether this process reaches the overlay (null: unknown), and when that was last asked. */
@@ -117,34 +117,24 @@ export class SwarmHealthMonitor extends AppPass {
     const host = t.addresses[this.settings.swarmNetwork];
     if (!host) return;
     const proc = `${type}.${t.slot}`;
-    const now = Date.now();
     for (const check of checks) {
-      const key = `${app}/${t.id}/${check.type}/${check.name}`;
+      const ctx = { app, process: proc, task: t.id, check: check.name, type: check.type };
       // A task's checks start when the monitor first sees it running, after initialDelay.
-      const st = this.state.get(key) ?? { failures: 0, nextAt: now + check.initialDelay * 1000 };
-      this.state.set(key, st);
-      if (now < st.nextAt) continue;
-      st.nextAt = now + Math.max(1, check.wait) * 1000;
-      const why = await probe(
+      const action = await dueCheck(
+        this.state,
+        `${app}/${t.id}/${check.type}/${check.name}`,
+        Date.now() + check.initialDelay * 1000,
+        check,
         {
           port: type === "web" ? port : null,
           host,
           hostHeader: `${app}.${this.settings.domain}`,
           running: true,
         },
-        check,
+        unready.has(t.id),
+        this.log,
+        ctx,
       );
-      const ctx = { app, process: proc, task: t.id, check: check.name, type: check.type };
-      if (why)
-        this.log("health check failed", {
-          level: "warn",
-          ...ctx,
-          why,
-          failures: st.failures + 1,
-          attempts: check.attempts,
-        });
-      const { failures, action } = afterProbe(check, st.failures, why === null, unready.has(t.id));
-      st.failures = failures;
       if (action === "restart") {
         await this.replace(app, t, proc, check, port, unready);
         for (const k of this.state.keys()) if (k.startsWith(`${app}/${t.id}/`)) this.state.delete(k);
